@@ -1,0 +1,89 @@
+"""Bytes to text, trying what the file says about itself before guessing.
+
+Order: byte-order mark, then a declared charset that actually decodes, then UTF-8, then
+chardet. GB2312 and GBK are decoded as GB18030, their superset: pages declared GB2312
+routinely contain GBK-only characters. Only encodings that can hold Chinese are accepted,
+so a binary file is refused instead of becoming mojibake.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from dataclasses import dataclass
+
+import chardet
+from bs4.dammit import EncodingDetector
+
+from extractors.errors import EmptyFile, UndecodableFile
+
+# chardet reads this much; the whole text is then decoded strictly with its answer.
+DETECTION_SAMPLE_BYTES = 64 * 1024
+CHINESE_CAPABLE = frozenset({"utf-8", "gb18030", "big5", "big5hkscs", "utf-16", "utf-32", "hz"})
+_ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "euc-cn": "gb18030", "x-gbk": "gb18030"}
+# Control characters other than tab, newline, carriage return and form feed mark binary data.
+_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+
+
+@dataclass(frozen=True)
+class DecodedText:
+    text: str
+    encoding: str
+    #: How the encoding was chosen: bom, declared, utf-8, detected (chardet) or fallback.
+    encoding_source: str
+    #: The charset the file declared, when it declared one (it may be wrong).
+    declared_encoding: str | None
+
+
+def canonical_encoding(name: str) -> str | None:
+    """Python's codec name for an encoding label, with GB2312/GBK widened to GB18030."""
+    try:
+        codec_name = codecs.lookup(name.strip().lower()).name
+    except LookupError:
+        return None
+    return _ALIASES.get(codec_name, codec_name)
+
+
+def _strict(data: bytes, encoding: str) -> str | None:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+
+
+def decode_bytes(path: str, data: bytes, *, is_html: bool) -> DecodedText:
+    if not data.strip():
+        raise EmptyFile(path)
+
+    body, bom_encoding = EncodingDetector.strip_byte_order_mark(data)
+    declared_label = EncodingDetector.find_declared_encoding(data[:DETECTION_SAMPLE_BYTES], is_html=is_html)
+    declared = canonical_encoding(declared_label) if declared_label else None
+
+    candidates: list[tuple[str, str]] = []
+    if bom_encoding:
+        candidates.append((canonical_encoding(bom_encoding) or bom_encoding, "bom"))
+    else:
+        if declared in CHINESE_CAPABLE:
+            candidates.append((declared, "declared"))
+        candidates.append(("utf-8", "utf-8"))
+        guess = chardet.detect(body[:DETECTION_SAMPLE_BYTES]).get("encoding")
+        detected = canonical_encoding(guess) if guess else None
+        if detected in CHINESE_CAPABLE:
+            candidates.append((detected, "detected"))
+        if detected != "gb18030":
+            # chardet is unsure on short or repetitive GBK text; GB18030 is the likeliest then.
+            candidates.append(("gb18030", "fallback"))
+
+    for encoding, source in candidates:
+        text = _strict(body, encoding)
+        if text is not None:
+            if _BINARY_CONTROL.search(text):
+                raise UndecodableFile(path, "binary data, not text (control characters after decoding)")
+            return DecodedText(text, encoding, source, declared)
+
+    tried = ", ".join(f"{enc} ({src})" for enc, src in candidates) or "none"
+    raise UndecodableFile(
+        path,
+        f"cannot decode the bytes as Chinese text; tried {tried}. "
+        "Is it a text or HTML report? Binary formats need their own reader.",
+    )

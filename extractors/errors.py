@@ -1,0 +1,46 @@
+"""Why a file could not become a report. Each message names the file and what is wrong with it."""
+
+from __future__ import annotations
+
+
+class ExtractionError(Exception):
+    """A file that cannot be read as a report. It is recorded as failed and nothing of it is loaded."""
+
+    #: Short machine-readable reason, stored beside the message in ingest_files.
+    reason = "extraction_error"
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")
+
+
+class EmptyFile(ExtractionError):
+    reason = "empty_file"
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path, "the file is empty (0 bytes)")
+
+
+class UndecodableFile(ExtractionError):
+    reason = "undecodable"
+
+
+class NotAReport(ExtractionError):
+    reason = "not_a_report"
+
+
+class TableNotFound(ExtractionError):
+    reason = "table_not_found"
+
+
+class TruncatedTable(ExtractionError):
+    reason = "truncated_table"
+
+
+class TableLayoutError(ExtractionError):
+    reason = "table_layout"
+
+
+class MissingMetadata(ExtractionError):
+    reason = "missing_metadata"

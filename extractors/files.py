@@ -1,0 +1,51 @@
+"""Finding report files on disk and reading them once, with their content hash."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+REPORT_SUFFIXES = frozenset({".txt", ".htm", ".html", ".shtml"})
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A report file as bytes: the unit every later stage works on."""
+
+    path: str
+    data: bytes
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+    @property
+    def suffix(self) -> str:
+        return Path(self.path).suffix.lower()
+
+
+def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Yield report files under the given files and directories, sorted, each once.
+
+    A directory is searched recursively for REPORT_SUFFIXES; a file named directly is
+    taken whatever its suffix, because the user asked for it.
+    """
+    seen: set[Path] = set()
+    for given in paths:
+        path = Path(given).expanduser().resolve()
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
+        elif path.is_file():
+            found = [path]
+        else:
+            raise FileNotFoundError(f"{given}: no such file or directory")
+        for file in found:
+            if file not in seen:
+                seen.add(file)
+                yield file
+
+
+def read_source(path: str | Path) -> SourceFile:
+    return SourceFile(path=str(path), data=Path(path).read_bytes())

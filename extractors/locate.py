@@ -1,0 +1,267 @@
+"""Find the three statistical tables in a document and read every cell by its labels.
+
+The locator walks paragraphs and rows in order. Section headings and rows whose labels
+belong to only one table decide which table a row is read into, so headings that vary,
+repeat or go missing do not matter. Within a row, the label cells come first and the
+value cells after the last label; values are aligned to the columns the table's header
+names, after dropping the empty cells merged labels leave at either end.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from extractors.document import Document, Paragraph
+from extractors.errors import NotAReport, TableLayoutError, TableNotFound, TruncatedTable
+from extractors.labels import (
+    REQUEST_COLUMN_GROUP,
+    REQUEST_COLUMNS,
+    REVIEW_GROUPS,
+    active_column,
+    active_row,
+    article_item,
+    looks_like_value,
+    normalise_label,
+    request_column,
+    request_row,
+    review_group,
+    table_of_heading,
+    table_of_row,
+    unit_in_label,
+)
+from warehouse.template import (
+    ACTIVE_DISCLOSURE,
+    REQUESTS,
+    REVIEW_LITIGATION,
+    TABLE_TITLES,
+    cells_for,
+    columns_for,
+)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One printed cell, named by the template's codes. raw_text is exactly what was printed."""
+
+    table_code: str
+    row_code: str
+    col_code: str
+    raw_text: str
+    #: The money unit the column header declares ('元', '万元'), when it declares one.
+    unit_hint: str | None = None
+
+
+@dataclass
+class LocatedTables:
+    cells: list[Cell]
+    #: Version of table A by its column headers; None when table A names no telling column.
+    active_template: str | None
+    #: Version of table B by its （六）其他处理 rows: one row (2019) or three (2021).
+    requests_template: str
+
+
+def split_row(cells: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """(label cells, value cells): the values are the cells after the last label."""
+    last_label = -1
+    for index, cell in enumerate(cells):
+        if not looks_like_value(cell):
+            last_label = index
+    labels = [cell for cell in cells[: last_label + 1] if normalise_label(cell)]
+    return labels, list(cells[last_label + 1 :])
+
+
+def has_values(values: list[str]) -> bool:
+    return any(normalise_label(v) for v in values)
+
+
+def fit_values(values: list[str], expected: int, where: str, path: str) -> list[str | None]:
+    """Align a row's value cells to `expected` columns; None marks a column the row lacks."""
+    fitted = list(values)
+    while len(fitted) > expected and not normalise_label(fitted[-1]):
+        fitted.pop()
+    while len(fitted) > expected and not normalise_label(fitted[0]):
+        fitted.pop(0)
+    if len(fitted) > expected:
+        raise TableLayoutError(
+            path, f"{where}: {len(fitted)} value cells where the template has {expected} columns ({fitted!r})"
+        )
+    return fitted + [None] * (expected - len(fitted))
+
+
+def _row_item(row_code: str) -> str:
+    return next(c.item for c in cells_for("2019", ACTIVE_DISCLOSURE) + cells_for("2021", ACTIVE_DISCLOSURE) if c.row_code == row_code)
+
+
+@dataclass
+class _ActiveDisclosure:
+    item: str | None = None
+    header_columns: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
+    rows: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    votes: Counter = field(default_factory=Counter)
+
+    def add(self, labels: list[str], values: list[str]) -> None:
+        joined = "".join(labels)
+        item = article_item(joined)
+        if item:
+            self.item = item
+            return
+        columns = [(found[0], unit_in_label(label), found[1]) for label in labels if (found := active_column(label))]
+        if columns and not has_values(values):
+            for _, _, versions in columns:
+                if len(versions) == 1:
+                    self.votes.update(versions)
+            if self.item:
+                self.header_columns.setdefault(self.item, [(code, unit) for code, unit, _ in columns])
+            return
+        row_code = active_row(labels[-1]) if labels else None
+        if row_code and row_code not in self.rows:
+            self.rows[row_code] = (labels[-1], values)
+            self.item = _row_item(row_code)
+
+    @property
+    def version(self) -> str | None:
+        if not self.votes:
+            return None
+        return "2021" if self.votes["2021"] >= self.votes["2019"] else "2019"
+
+    def cells(self, version: str, path: str) -> list[Cell]:
+        cells = []
+        for row_code, (label, values) in self.rows.items():
+            item = _row_item(row_code)
+            columns = self.header_columns.get(item) or [(code, None) for code in columns_for(version, ACTIVE_DISCLOSURE, item)]
+            fitted = fit_values(values, len(columns), f"{TABLE_TITLES[ACTIVE_DISCLOSURE]}, row {label}", path)
+            cells.extend(
+                Cell(ACTIVE_DISCLOSURE, row_code, code, text, unit)
+                for (code, unit), text in zip(columns, fitted)
+                if text is not None
+            )
+        return cells
+
+
+@dataclass
+class _Requests:
+    section: str | None = None
+    header_rows: list[list[str]] = field(default_factory=list)
+    rows: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+
+    def add(self, labels: list[str], values: list[str]) -> None:
+        if not has_values(values) and any(request_column(label) or REQUEST_COLUMN_GROUP in normalise_label(label) for label in labels):
+            self.header_rows.append(labels)
+            return
+        row_code, self.section = request_row(labels, self.section)
+        if row_code and row_code not in self.rows:
+            self.rows[row_code] = (" ".join(labels), values)
+
+    def column_order(self) -> list[str]:
+        """Leaf columns in printed order: the group 法人或其他组织 stands for the labels under it."""
+        template_order = [code for _, code in REQUEST_COLUMNS]
+        tops = [i for i, row in enumerate(self.header_rows) if any(request_column(l) in ("natural_person", "total") for l in row)]
+        if not tops:
+            return template_order
+        top = self.header_rows[tops[0]]
+        children = [
+            code
+            for row in self.header_rows[tops[0] + 1 :]
+            for label in row
+            if (code := request_column(label)) and code not in ("natural_person", "total")
+        ]
+        order: list[str] = []
+        for label in top:
+            if REQUEST_COLUMN_GROUP in normalise_label(label):
+                order.extend(children)
+            elif code := request_column(label):
+                order.append(code)
+        return order if sorted(order) == sorted(template_order) else template_order
+
+    @property
+    def version(self) -> str:
+        if any(code.startswith("other.") for code in self.rows):
+            if "other" in self.rows and not has_values(self.rows["other"][1]):
+                del self.rows["other"]  # a （六） heading row of the 2021 layout, not the 2019 row
+            return "2021"
+        return "2019"
+
+    def cells(self, path: str) -> list[Cell]:
+        order = self.column_order()
+        cells = []
+        for row_code, (label, values) in self.rows.items():
+            fitted = fit_values(values, len(order), f"{TABLE_TITLES[REQUESTS]}, row {label}", path)
+            cells.extend(Cell(REQUESTS, row_code, code, text) for code, text in zip(order, fitted) if text is not None)
+        return cells
+
+
+@dataclass
+class _ReviewLitigation:
+    group_rows: dict[str, list[str]] = field(default_factory=dict)
+    data_rows: list[list[str]] = field(default_factory=list)
+
+    def add(self, labels: list[str], values: list[str]) -> None:
+        if not has_values(values):
+            return
+        group = review_group(labels[-1]) if labels else None
+        if group and len([v for v in values if normalise_label(v)]) <= 5:
+            self.group_rows.setdefault(group, values)
+        else:
+            self.data_rows.append(values)
+
+    @property
+    def found(self) -> bool:
+        return bool(self.group_rows or self.data_rows)
+
+    def cells(self, path: str) -> list[Cell]:
+        columns = columns_for("2021", REVIEW_LITIGATION)
+        where = TABLE_TITLES[REVIEW_LITIGATION]
+        if self.data_rows:
+            fitted = fit_values(self.data_rows[0], len(columns) * len(REVIEW_GROUPS), where, path)
+            by_group = {g: fitted[i * len(columns) : (i + 1) * len(columns)] for i, g in enumerate(REVIEW_GROUPS)}
+        else:
+            by_group = {g: fit_values(v, len(columns), f"{where}, {g}", path) for g, v in self.group_rows.items()}
+        return [
+            Cell(REVIEW_LITIGATION, group, code, text)
+            for group, fitted in by_group.items()
+            for code, text in zip(columns, fitted)
+            if text is not None
+        ]
+
+
+def locate_tables(document: Document, path: str, fallback_version: str | None = None) -> LocatedTables:
+    active, requests, review = _ActiveDisclosure(), _Requests(), _ReviewLitigation()
+    readers = {ACTIVE_DISCLOSURE: active, REQUESTS: requests, REVIEW_LITIGATION: review}
+    current: str | None = None
+    for block in document.blocks:
+        if isinstance(block, Paragraph):
+            heading = table_of_heading(block.text)
+            if heading is not None:
+                current = heading or None
+            continue
+        labels, values = split_row(block.cells)
+        current = table_of_row(labels) or current
+        if current:
+            readers[current].add(labels, values)
+
+    if not (active.rows or requests.rows or review.found):
+        raise NotAReport(
+            path,
+            "no statistical table of an annual report found (looked for the tables "
+            + ", ".join(TABLE_TITLES.values())
+            + ")",
+        )
+    if requests.rows and not ({"total_handled", "carried_forward"} & requests.rows.keys()):
+        last = list(requests.rows)[-1]
+        raise TruncatedTable(
+            path,
+            f"table {TABLE_TITLES[REQUESTS]} is cut off after row {last}: "
+            "its rows （七）总计 and 四、结转下年度继续办理 are missing",
+        )
+    for code, found in ((ACTIVE_DISCLOSURE, active.rows), (REQUESTS, requests.rows), (REVIEW_LITIGATION, review.found)):
+        if not found:
+            raise TableNotFound(path, f"table {TABLE_TITLES[code]} not found")
+
+    requests_version = requests.version
+    active_version = active.version or fallback_version or requests_version
+    return LocatedTables(
+        cells=active.cells(active_version, path) + requests.cells(path) + review.cells(path),
+        active_template=active_version,
+        requests_template=requests_version,
+    )

@@ -1,0 +1,109 @@
+"""One file in, one report out: the extractors' single entry point.
+
+file bytes -> text (decode) -> paragraphs and rows (document, html) -> cells by code
+(locate) + title, agency, year, signature (metadata). Nothing here interprets numbers:
+every cell keeps the text it was printed with, and transforms/ turns it into facts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import date
+
+from extractors.decode import DecodedText, decode_bytes
+from extractors.document import Document, parse_text
+from extractors.errors import MissingMetadata
+from extractors.files import SourceFile
+from extractors.html import parse_html
+from extractors.locate import Cell, locate_tables
+from extractors.metadata import read_metadata
+
+#: Bump when a change to extraction can change what a file yields: files loaded by an
+#: older parser are then extracted again instead of being skipped as unchanged.
+PARSER_VERSION = "1"
+
+_HTML_SUFFIXES = frozenset({".htm", ".html", ".shtml", ".xhtml"})
+_LOOKS_LIKE_HTML = re.compile(r"^\s*(<!doctype html|<html|<\?xml|<head|<meta|<body)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ExtractedReport:
+    report_id: str
+    source_path: str
+    sha256: str
+    size_bytes: int
+    encoding: str
+    encoding_source: str
+    declared_encoding: str | None
+    reader: str
+    title: str | None
+    agency: str | None
+    year: int
+    signature_date: date | None
+    template_version: str
+    requests_template_version: str
+    cells: tuple[Cell, ...]
+
+
+    def report_record(self, parser_version: str = PARSER_VERSION) -> dict[str, object]:
+        """The report's metadata as plain data for the reports table."""
+        record = {name: getattr(self, name) for name in _REPORT_FIELDS}
+        record["parser_version"] = parser_version
+        return record
+
+    def cell_records(self) -> list[dict[str, object]]:
+        return [
+            {"report_id": self.report_id, **cell.__dict__}
+            for cell in self.cells
+        ]
+
+
+_REPORT_FIELDS = (
+    "report_id", "source_path", "sha256", "size_bytes", "agency", "year", "title", "signature_date",
+    "template_version", "requests_template_version", "encoding", "encoding_source", "declared_encoding", "reader",
+)
+
+
+def report_id_for(source_path: str) -> str:
+    """A stable id per source: re-ingesting a changed file replaces the same report."""
+    return hashlib.sha256(source_path.encode("utf-8")).hexdigest()[:16]
+
+
+def read_document(source: SourceFile) -> tuple[Document, DecodedText]:
+    """Decode and parse; a .txt that is really an HTML page is read as HTML."""
+    is_html = source.suffix in _HTML_SUFFIXES or bool(_LOOKS_LIKE_HTML.match(source.data[:512].decode("latin-1")))
+    decoded = decode_bytes(source.path, source.data, is_html=is_html)
+    document = parse_html(source.path, decoded.text) if is_html else parse_text(decoded.text)
+    return document, decoded
+
+
+def extract_report(source: SourceFile) -> ExtractedReport:
+    document, decoded = read_document(source)
+    metadata = read_metadata(document)
+    if metadata.year is None:
+        raise MissingMetadata(
+            source.path,
+            "no report year found in the title (expected a title such as "
+            "'XX局2023年政府信息公开工作年度报告' or '关于2020年度政府信息公开工作的报告')",
+        )
+    fallback = "2021" if metadata.year >= 2021 else "2019"
+    tables = locate_tables(document, source.path, fallback_version=fallback)
+    return ExtractedReport(
+        report_id=report_id_for(source.path),
+        source_path=source.path,
+        sha256=source.sha256,
+        size_bytes=len(source.data),
+        encoding=decoded.encoding,
+        encoding_source=decoded.encoding_source,
+        declared_encoding=decoded.declared_encoding,
+        reader=document.reader,
+        title=metadata.title,
+        agency=metadata.agency,
+        year=metadata.year,
+        signature_date=metadata.signature_date,
+        template_version=tables.active_template,
+        requests_template_version=tables.requests_template,
+        cells=tuple(tables.cells),
+    )

@@ -1,0 +1,12 @@
+"""What a printed cell can say, shared by the extractors (is this a value?) and the facts."""
+
+from __future__ import annotations
+
+#: Printed for "nothing" or "not applicable": kept apart from both zero and blank.
+DASHES = ("-", "—", "——", "–", "―", "─", "/", "\\", "无", "−", "--", "---")
+
+#: A printed number after NFKC and with spaces removed: sign, digits with thousands
+#: separators, decimals, and a unit glued on. Valid in both Python re and polars (Rust) regex.
+NUMBER_PATTERN = r"^[-+−]?(?:\d[\d,，]*(?:\.\d*)?|\.\d+)(?:万元|元|件|个|项|次|人次)?$"
+
+VALUE_KINDS = ("number", "blank", "dash", "text", "missing")
