@@ -1,0 +1,1 @@
+"""Flows: the Prefect flows, the CLI and the glue that runs extractors -> transforms -> warehouse."""

@@ -1,0 +1,108 @@
+"""The `nianbao` command: the same operations as the library, for people and cron."""
+
+from __future__ import annotations
+
+from flows.settings import apply_prefect_defaults
+
+apply_prefect_defaults()
+
+from pathlib import Path  # noqa: E402
+from typing import Annotated  # noqa: E402
+
+import typer  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from warehouse.store import WarehouseLocked, connect  # noqa: E402
+
+app = typer.Typer(
+    help="Ingest Chinese government information-disclosure annual reports (政府信息公开工作年度报告) into DuckDB.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console(stderr=True)
+DB_OPTION = typer.Option("--db", help="The DuckDB warehouse file (created if missing).")
+MAX_FAILURES_SHOWN = 20
+
+
+def _print_summary(summary) -> None:
+    table = Table(title="nianbao ingest", show_header=True)
+    table.add_column("files seen", justify="right")
+    table.add_column("loaded", justify="right")
+    table.add_column("unchanged", justify="right")
+    table.add_column("failed", justify="right")
+    table.add_column("facts loaded", justify="right")
+    table.add_column("checks failed", justify="right")
+    table.add_row(
+        str(summary.files_seen), str(summary.files_loaded), str(summary.files_unchanged),
+        str(summary.files_failed), str(summary.facts_loaded), str(summary.checks_failed),
+    )
+    Console().print(table)
+    if summary.failures:
+        failed = Table(title="failed files", show_header=True)
+        failed.add_column("error (file: what is wrong)")
+        for _, error in summary.failures[:MAX_FAILURES_SHOWN]:
+            failed.add_row(error)
+        if len(summary.failures) > MAX_FAILURES_SHOWN:
+            failed.add_row(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more: see the ingest_files table")
+        Console().print(failed)
+
+
+@app.command()
+def ingest(
+    paths: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            exists=True,
+            help="Report files or directories (searched recursively for .txt .htm .html .shtml). "
+            "Default: the sample reports bundled with nianbao.",
+            show_default=False,
+        ),
+    ] = None,
+    db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
+    batch_files: Annotated[int, typer.Option(min=1, help="At most this many files per extraction task.")] = 500,
+) -> None:
+    """Extract every cell of the three tables of each report and load them into the warehouse.
+
+    Unchanged files (same content, same parser version) are skipped; a changed file replaces
+    its report. Exit code 0 when every file loaded, 1 when any failed (the others are still
+    loaded), 2 for bad usage.
+    """
+    from flows.ingest import IngestSummary, ingest_flow
+
+    state = ingest_flow(
+        paths=[str(p) for p in paths] if paths else None, db=str(db), batch_files=batch_files, return_state=True
+    )
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, IngestSummary):
+        _print_summary(result)
+        raise typer.Exit(1 if result.files_failed else 0)
+    console.print(f"[red]nianbao ingest failed:[/red] {result}")
+    raise typer.Exit(1)
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A SQL query, e.g. \"select * from requests_wide\".")],
+    db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
+    max_rows: Annotated[int, typer.Option(help="Rows to print at most.")] = 100,
+) -> None:
+    """Run a read-only SQL query against the warehouse and print the result."""
+    import duckdb
+
+    try:
+        with connect(db, read_only=True) as conn:
+            relation = conn.sql(query)
+            if relation is None:
+                return
+            relation.show(max_rows=max_rows, max_width=10_000)
+    except (WarehouseLocked, FileNotFoundError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    except duckdb.Error as exc:
+        console.print(f"[red]SQL error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+if __name__ == "__main__":
+    app()

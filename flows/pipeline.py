@@ -1,0 +1,75 @@
+"""The work of one batch, without Prefect: file paths in, frames ready for the warehouse out.
+
+Kept free of orchestration so that any runner (a Prefect task here, a Dask worker later)
+can call it: bytes in, plain frames out, no database touched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import polars as pl
+
+from extractors.errors import ExtractionError
+from extractors.files import read_source
+from extractors.report import PARSER_VERSION, ExtractedReport, extract_report
+from transforms.checks import run_checks
+from transforms.facts import build_facts, cells_frame, reports_frame
+from warehouse.store import LoadBatch
+
+logger = logging.getLogger(__name__)
+
+FILE_SCHEMA = {
+    "path": pl.String,
+    "sha256": pl.String,
+    "size_bytes": pl.Int64,
+    "status": pl.String,
+    "reason": pl.String,
+    "error": pl.String,
+    "report_id": pl.String,
+    "parser_version": pl.String,
+}
+
+
+def _file_record(path: str, sha256: str, size: int, *, report_id: str | None = None,
+                 reason: str | None = None, error: str | None = None) -> dict[str, object]:
+    return {
+        "path": path, "sha256": sha256, "size_bytes": size, "status": "failed" if error else "loaded",
+        "reason": reason, "error": error, "report_id": report_id, "parser_version": PARSER_VERSION,
+    }
+
+
+def extract_files(paths: Sequence[str]) -> tuple[list[ExtractedReport], list[dict[str, object]]]:
+    """Extract each file; a file that fails is recorded with its reason and the batch goes on."""
+    reports: list[ExtractedReport] = []
+    files: list[dict[str, object]] = []
+    for path in paths:
+        try:
+            source = read_source(path)
+        except OSError as exc:
+            files.append(_file_record(path, "", 0, reason="unreadable", error=f"{path}: cannot read ({exc.strerror or exc})"))
+            continue
+        try:
+            report = extract_report(source)
+        except ExtractionError as exc:
+            files.append(_file_record(path, source.sha256, len(source.data), reason=exc.reason, error=str(exc)))
+        except Exception as exc:  # a bug must not take the other files of the batch down with it
+            logger.exception("unexpected error extracting %s", path)
+            files.append(
+                _file_record(path, source.sha256, len(source.data), reason="internal_error",
+                             error=f"{path}: unexpected {type(exc).__name__}: {exc} (a bug in nianbao; please report it)")
+            )
+        else:
+            reports.append(report)
+            files.append(_file_record(path, report.sha256, report.size_bytes, report_id=report.report_id))
+    return reports, files
+
+
+def process_batch(paths: Sequence[str]) -> LoadBatch:
+    reports, files = extract_files(paths)
+    reports_df = reports_frame(report.report_record() for report in reports)
+    cells_df = cells_frame(cell for report in reports for cell in report.cell_records())
+    facts, outside = build_facts(reports_df, cells_df)
+    checks = run_checks(facts, outside)
+    return LoadBatch(reports=reports_df, facts=facts, checks=checks, files=pl.DataFrame(files, schema=FILE_SCHEMA))

@@ -1,0 +1,1 @@
+"""Warehouse: the DuckDB schema, idempotent loads and the views analysts query."""

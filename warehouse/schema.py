@@ -1,0 +1,196 @@
+"""The warehouse's tables and views. Creating them is idempotent; every load calls ensure_schema."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+
+from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, template_cells
+
+SCHEMA_VERSION = 1
+LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
+
+TABLES = """
+create table if not exists schema_info (schema_version integer not null);
+
+create table if not exists reports (
+    report_id varchar primary key,
+    source_path varchar not null,
+    sha256 varchar not null,
+    size_bytes bigint,
+    agency varchar,
+    year integer,
+    title varchar,
+    signature_date date,
+    template_version varchar,           -- of table A, told by its column headers
+    requests_template_version varchar,  -- of table B, told by its （六）其他处理 rows
+    encoding varchar,
+    encoding_source varchar,            -- bom / declared / utf-8 / detected / fallback
+    declared_encoding varchar,
+    reader varchar,                     -- which reader produced the cells
+    parser_version varchar,
+    run_id varchar,
+    loaded_at timestamp
+);
+
+create table if not exists facts (
+    report_id varchar not null,
+    table_code varchar not null,
+    item varchar not null,
+    row_code varchar not null,
+    col_code varchar not null,
+    value double,                       -- NULL unless value_kind = 'number'; money in 万元
+    value_kind varchar not null,        -- number / blank / dash / text / missing
+    unit varchar,
+    raw_text varchar                    -- the cell as printed; NULL when missing
+);
+
+create table if not exists checks (
+    report_id varchar not null,
+    rule varchar not null,
+    scope varchar not null,
+    passed boolean not null,
+    lhs double,
+    rhs double,
+    detail varchar
+);
+
+create table if not exists ingest_files (
+    path varchar primary key,
+    sha256 varchar not null,
+    size_bytes bigint,
+    status varchar not null,            -- loaded / failed
+    reason varchar,                     -- machine-readable failure reason
+    error varchar,                      -- what is wrong, naming the file
+    report_id varchar,
+    parser_version varchar,
+    run_id varchar,
+    updated_at timestamp not null
+);
+
+create table if not exists runs (
+    run_id varchar primary key,
+    flow_run_name varchar,
+    started_at timestamp not null,
+    finished_at timestamp,
+    status varchar not null,            -- running / completed / failed
+    files_seen integer,
+    files_loaded integer,
+    files_unchanged integer,
+    files_failed integer,
+    facts_loaded bigint,
+    checks_failed bigint
+);
+
+create table if not exists cell_dictionary (
+    template varchar not null,
+    table_code varchar not null,
+    item varchar not null,
+    row_code varchar not null,
+    col_code varchar not null,
+    table_label_zh varchar,
+    table_label_en varchar,
+    row_label_zh varchar,
+    row_label_en varchar,
+    col_label_zh varchar,
+    col_label_en varchar
+);
+"""
+
+TABLE_LABELS_ZH = {
+    ACTIVE_DISCLOSURE: "主动公开政府信息情况",
+    REQUESTS: "收到和处理政府信息公开申请情况",
+    REVIEW_LITIGATION: "政府信息公开行政复议、行政诉讼情况",
+}
+
+FIXED_VIEWS = """
+create or replace view facts_labelled as
+select r.agency, r.year, f.*, d.row_label_zh, d.row_label_en, d.col_label_zh, d.col_label_en
+from facts f
+join reports r using (report_id)
+left join (select distinct table_code, row_code, col_code, row_label_zh, row_label_en, col_label_zh, col_label_en
+           from cell_dictionary) d using (table_code, row_code, col_code);
+
+create or replace view failed_checks as
+select r.agency, r.year, r.source_path, c.*
+from checks c join reports r using (report_id)
+where not c.passed;
+
+create or replace view requests_by_row as
+select r.agency, r.year, f.report_id, f.row_code,
+{request_columns}
+from facts f join reports r using (report_id)
+where f.table_code = 'requests'
+group by all;
+"""
+
+
+def _english_labels() -> dict[tuple[str, str], str]:
+    with LABELS_EN_CSV.open(encoding="utf-8", newline="") as handle:
+        return {(row["kind"], row["code"]): row["label_en"] for row in csv.DictReader(handle)}
+
+
+def _dictionary_rows() -> list[tuple]:
+    english = _english_labels()
+    return [
+        (
+            c.template, c.table_code, c.item, c.row_code, c.col_code,
+            TABLE_LABELS_ZH[c.table_code], english[("table", c.table_code)],
+            c.row_label, english[("row", c.row_code)],
+            c.col_label, english[("col", c.col_code)],
+        )
+        for c in template_cells()
+    ]
+
+
+def _column_name(row_code: str, col_code: str) -> str:
+    return f"{row_code.replace('.', '_')}__{col_code}"
+
+
+def _wide_view(table_code: str, view: str) -> str:
+    """One row per report; a column per template cell of either version (NULL where absent)."""
+    pairs: dict[tuple[str, str], None] = {}
+    for cell in template_cells():
+        if cell.table_code == table_code:
+            pairs.setdefault((cell.row_code, cell.col_code))
+    columns = ",\n    ".join(
+        f"max(f.value) filter (where f.row_code = '{row}' and f.col_code = '{col}') as {_column_name(row, col)}"
+        for row, col in pairs
+    )
+    return (
+        f"create or replace view {view} as\n"
+        f"select r.report_id, r.agency, r.year, r.template_version, r.requests_template_version,\n    {columns}\n"
+        f"from reports r left join facts f on f.report_id = r.report_id and f.table_code = '{table_code}'\n"
+        f"group by all"
+    )
+
+
+WIDE_VIEWS = {
+    ACTIVE_DISCLOSURE: "active_disclosure_wide",
+    REQUESTS: "requests_wide",
+    REVIEW_LITIGATION: "review_litigation_wide",
+}
+
+
+def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(TABLES)
+    version = conn.execute("select max(schema_version) from schema_info").fetchone()[0]
+    if version is None:
+        conn.execute("insert into schema_info values (?)", [SCHEMA_VERSION])
+    elif version > SCHEMA_VERSION:
+        raise RuntimeError(
+            f"the warehouse has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}): upgrade nianbao"
+        )
+    if conn.execute("select count(*) from cell_dictionary").fetchone()[0] != len(template_cells()):
+        conn.execute("delete from cell_dictionary")
+        conn.executemany(f"insert into cell_dictionary values ({', '.join('?' * 11)})", _dictionary_rows())
+    request_columns = ",\n".join(
+        f"    max(f.value) filter (where f.col_code = '{col}') as {col}"
+        for col in ("natural_person", "commercial_enterprise", "research_institution", "social_welfare_org",
+                    "legal_service_agency", "other_org", "total")
+    )
+    conn.execute(FIXED_VIEWS.format(request_columns=request_columns))
+    for table_code, view in WIDE_VIEWS.items():
+        conn.execute(_wide_view(table_code, view))

@@ -1,0 +1,131 @@
+"""Opening the DuckDB file and loading batches into it, each in one short transaction.
+
+A batch's load deletes the previous facts and checks of its reports and inserts the new
+ones inside one transaction, so a crash leaves the previous state and a re-run of the same
+files changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from warehouse.schema import ensure_schema
+
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
+class WarehouseLocked(RuntimeError):
+    """Another process holds the DuckDB file for writing."""
+
+    def __init__(self, path: str, holder: str | None, pid: str | None) -> None:
+        who = f"process {pid} ({holder})" if pid else "another process"
+        super().__init__(
+            f"{path} is locked by {who}. DuckDB allows one writer at a time: wait for that process "
+            "to finish, or close the session holding the file (a `duckdb` shell or a notebook), then run again."
+        )
+        self.path, self.holder, self.pid = path, holder, pid
+
+
+@contextmanager
+def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A connection that says who holds the file when it is locked; the schema is ensured for writers."""
+    path = str(db_path)
+    if read_only and not Path(path).exists():
+        raise FileNotFoundError(f"{path}: no such warehouse; run `nianbao ingest` first")
+    try:
+        conn = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as exc:
+        match = _LOCK_HOLDER.search(str(exc))
+        if match or "lock" in str(exc).lower():
+            raise WarehouseLocked(path, *(match.groups() if match else (None, None))) from exc
+        raise
+    try:
+        if not read_only:
+            ensure_schema(conn)
+        yield conn
+    finally:
+        conn.close()
+
+
+@dataclass(frozen=True)
+class KnownFile:
+    sha256: str
+    status: str
+    parser_version: str | None
+
+
+def known_files(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, KnownFile]:
+    """What the warehouse already holds for these paths, to skip unchanged files."""
+    if not paths:
+        return {}
+    conn.register("_wanted", pl.DataFrame({"path": paths}).to_arrow())
+    try:
+        rows = conn.execute(
+            "select path, sha256, status, parser_version from ingest_files join _wanted using (path)"
+        ).fetchall()
+    finally:
+        conn.unregister("_wanted")
+    return {path: KnownFile(sha, status, version) for path, sha, status, version in rows}
+
+
+@dataclass
+class LoadBatch:
+    """One batch as plain frames: what the transforms made, ready to be written."""
+
+    reports: pl.DataFrame
+    facts: pl.DataFrame
+    checks: pl.DataFrame
+    #: One row per file: path, sha256, size_bytes, status, reason, error, report_id, parser_version.
+    files: pl.DataFrame
+
+
+def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | None) -> None:
+    """Replace the batch's reports, facts and checks and record every file's status, atomically."""
+    now = datetime.now()
+    reports = batch.reports.with_columns(run_id=pl.lit(run_id, pl.String), loaded_at=pl.lit(now))
+    files = batch.files.with_columns(run_id=pl.lit(run_id, pl.String), updated_at=pl.lit(now))
+    frames = {"_reports": reports, "_facts": batch.facts, "_checks": batch.checks, "_files": files}
+    for name, frame in frames.items():
+        conn.register(name, frame.to_arrow())
+    try:
+        conn.execute("begin transaction")
+        try:
+            for table in ("facts", "checks", "reports"):
+                conn.execute(f"delete from {table} where report_id in (select report_id from _reports)")
+            conn.execute("insert into reports by name select * from _reports")
+            conn.execute("insert into facts by name select * from _facts")
+            conn.execute("insert into checks by name select * from _checks")
+            conn.execute("insert or replace into ingest_files by name select * from _files")
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
+    finally:
+        for name in frames:
+            conn.unregister(name)
+
+
+def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, flow_run_name: str | None) -> None:
+    conn.execute(
+        "insert or replace into runs (run_id, flow_run_name, started_at, status) values (?, ?, ?, 'running')",
+        [run_id, flow_run_name, datetime.now()],
+    )
+
+
+def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, int]) -> None:
+    conn.execute(
+        """update runs set finished_at = ?, status = ?, files_seen = ?, files_loaded = ?, files_unchanged = ?,
+           files_failed = ?, facts_loaded = ?, checks_failed = ? where run_id = ?""",
+        [
+            datetime.now(), status, counts["files_seen"], counts["files_loaded"], counts["files_unchanged"],
+            counts["files_failed"], counts["facts_loaded"], counts["checks_failed"], run_id,
+        ],
+    )
