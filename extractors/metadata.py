@@ -21,7 +21,8 @@ _CHINESE_DATE = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年\s
 _DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"○": 0, "零": 0}
 _TITLE_NOISE = re.compile(r"[\s　]+|\[bookmark:[^\]]*\]")
 _HEAD_LINES = 8
-_TAIL_LINES = 6
+_SIGNATURE_MAX_CHARS = 40
+_LAST_SECTION = re.compile(r"^\s*六\s*[、.．]|^\s*[一二三四五六七八九十]{1,2}\s*[、.．]\s*其他需要报告")
 
 
 @dataclass(frozen=True)
@@ -71,8 +72,17 @@ def _find_title(lines: list[str]) -> tuple[str, str, int] | None:
 
 
 def _signature_date(document: Document) -> date | None:
-    for text in reversed(document.paragraphs[-_TAIL_LINES:]):
-        compact = unicodedata.normalize("NFKC", text)
+    """The first full date on a short line after the last section (六、) or the last table: the signature.
+
+    Searching forwards from there skips the site footers pages carry after it.
+    """
+    start = max((i for i, b in enumerate(document.blocks) if isinstance(b, Row) and len(b.cells) >= 3), default=-1)
+    start = max([start] + [i for i, b in enumerate(document.blocks) if not isinstance(b, Row) and _LAST_SECTION.match(b.text)])
+    tail = [b.text for b in document.blocks[start + 1 :] if not isinstance(b, Row)]
+    for text in tail:
+        compact = _compact(text)
+        if len(compact) > _SIGNATURE_MAX_CHARS:
+            continue
         if match := _DATE.search(compact):
             year, month, day = (int(g) for g in match.groups())
         elif match := _CHINESE_DATE.search(compact):

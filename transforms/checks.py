@@ -21,7 +21,8 @@ RULES = {
     "cells_in_template": "every printed cell has a place in the template, per table",
 }
 _TOLERANCE = 1e-6
-_HANDLED_PARTS = ("granted", "partially_granted", "denied.", "unable.", "not_processed.", "other")
+_HANDLED_ROWS = ("granted", "partially_granted", "other")
+_HANDLED_SECTIONS = ("denied.", "unable.", "not_processed.", "other.")
 
 
 def _compare(frame: pl.DataFrame, rule: str, scope: str, lhs_label: str, rhs_label: str) -> pl.DataFrame:
@@ -37,9 +38,7 @@ def _compare(frame: pl.DataFrame, rule: str, scope: str, lhs_label: str, rhs_lab
 
 
 def _is_handled_part(row_code: pl.Expr) -> pl.Expr:
-    return pl.any_horizontal(
-        [row_code.str.starts_with(p) if p.endswith(".") else row_code == p for p in _HANDLED_PARTS]
-    )
+    return row_code.is_in(_HANDLED_ROWS) | pl.any_horizontal([row_code.str.starts_with(p) for p in _HANDLED_SECTIONS])
 
 
 def run_checks(facts: pl.DataFrame, outside: pl.DataFrame) -> pl.DataFrame:
