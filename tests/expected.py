@@ -1,0 +1,38 @@
+"""Comparing extracted facts with the hand-read expectations kept under tests/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+
+from tests.conftest import read_csv
+
+FACT_KEY = ("table_code", "row_code", "col_code")
+
+
+def expected_facts(path: Path) -> dict[tuple[str, str, str], dict[str, str]]:
+    return {tuple(row[k] for k in FACT_KEY): row for row in read_csv(path)}
+
+
+def fact_differences(facts: pl.DataFrame, expected_csv: Path) -> list[str]:
+    """Every cell whose kind, value or printed text differs from the expectation, and any cell
+    present on one side only. An empty list means every cell is right."""
+    expected = expected_facts(expected_csv)
+    actual = {tuple(row[k] for k in FACT_KEY): row for row in facts.iter_rows(named=True)}
+    problems = [f"missing from facts: {key}" for key in expected.keys() - actual.keys()]
+    problems += [f"not expected: {key}" for key in actual.keys() - expected.keys()]
+    for key in expected.keys() & actual.keys():
+        want, got = expected[key], actual[key]
+        want_value = float(want["value"]) if want["value"] else None
+        if got["value_kind"] != want["value_kind"]:
+            problems.append(f"{key}: kind {got['value_kind']!r}, expected {want['value_kind']!r}")
+        if (got["value"] is None) != (want_value is None) or (
+            want_value is not None and abs(got["value"] - want_value) > 1e-9
+        ):
+            problems.append(f"{key}: value {got['value']!r}, expected {want_value!r}")
+        if (got["raw_text"] or "").strip() != want["raw_text"]:
+            problems.append(f"{key}: raw_text {got['raw_text']!r}, expected {want['raw_text']!r}")
+        if got["item"] != want["item"]:
+            problems.append(f"{key}: item {got['item']!r}, expected {want['item']!r}")
+    return sorted(problems)
