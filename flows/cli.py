@@ -37,15 +37,14 @@ def _print_summary(summary) -> None:
         str(summary.files_seen), str(summary.files_loaded), str(summary.files_unchanged),
         str(summary.files_failed), str(summary.facts_loaded), str(summary.checks_failed),
     )
-    Console().print(table)
+    out = Console()
+    out.print(table)
     if summary.failures:
-        failed = Table(title="failed files", show_header=True)
-        failed.add_column("error (file: what is wrong)")
+        out.print(f"[bold red]{len(summary.failures)} failed files[/bold red] (file: what is wrong):")
         for _, error in summary.failures[:MAX_FAILURES_SHOWN]:
-            failed.add_row(error)
+            out.print(error, soft_wrap=True, markup=False, highlight=False)
         if len(summary.failures) > MAX_FAILURES_SHOWN:
-            failed.add_row(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more: see the ingest_files table")
-        Console().print(failed)
+            out.print(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more: select * from ingest_files where status = 'failed'")
 
 
 @app.command()
