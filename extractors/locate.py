@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 
 from extractors.document import Document, Paragraph
 from extractors.errors import NotAReport, TableLayoutError, TableNotFound, TruncatedTable
@@ -89,7 +90,9 @@ def fit_values(values: list[str], expected: int, where: str, path: str) -> list[
     return fitted + [None] * (expected - len(fitted))
 
 
+@cache
 def _row_item(row_code: str) -> str:
+    """The article-20 item a row of table A belongs to (the same in both versions)."""
     return next(c.item for c in cells_for("2019", ACTIVE_DISCLOSURE) + cells_for("2021", ACTIVE_DISCLOSURE) if c.row_code == row_code)
 
 

@@ -63,9 +63,7 @@ def ingest(
 ) -> None:
     """Extract every cell of the three tables of each report and load them into the warehouse.
 
-    Unchanged files (same content, same parser version) are skipped; a changed file replaces
-    its report. Exit code 0 when every file loaded, 1 when any failed (the others are still
-    loaded), 2 for bad usage.
+    Unchanged files (same content, same parser version) are skipped; a changed file replaces its report. Exit code 0 when every file loaded, 1 when any failed (the others are still loaded), 2 for bad usage.
     """
     from flows.ingest import IngestSummary, ingest_flow
 
