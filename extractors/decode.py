@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import chardet
@@ -51,6 +52,23 @@ def _strict(data: bytes, encoding: str) -> str | None:
         return None
 
 
+def _candidates(body: bytes, bom_encoding: str | None, declared: str | None) -> Iterator[tuple[str, str]]:
+    """(encoding, how it was chosen) in order of trust; chardet runs only when the cheaper ones fail."""
+    if bom_encoding:
+        yield canonical_encoding(bom_encoding) or bom_encoding, "bom"
+        return
+    if declared in CHINESE_CAPABLE:
+        yield declared, "declared"
+    yield "utf-8", "utf-8"
+    guess = chardet.detect(body[:DETECTION_SAMPLE_BYTES]).get("encoding")
+    detected = canonical_encoding(guess) if guess else None
+    if detected in CHINESE_CAPABLE and detected != "utf-8":
+        yield detected, "detected"
+    if detected != "gb18030":
+        # chardet is unsure on short or repetitive GBK text; GB18030 is the likeliest then.
+        yield "gb18030", "fallback"
+
+
 def decode_bytes(path: str, data: bytes, *, is_html: bool) -> DecodedText:
     if not data.strip():
         raise EmptyFile(path)
@@ -59,31 +77,17 @@ def decode_bytes(path: str, data: bytes, *, is_html: bool) -> DecodedText:
     declared_label = EncodingDetector.find_declared_encoding(data[:DETECTION_SAMPLE_BYTES], is_html=is_html)
     declared = canonical_encoding(declared_label) if declared_label else None
 
-    candidates: list[tuple[str, str]] = []
-    if bom_encoding:
-        candidates.append((canonical_encoding(bom_encoding) or bom_encoding, "bom"))
-    else:
-        if declared in CHINESE_CAPABLE:
-            candidates.append((declared, "declared"))
-        candidates.append(("utf-8", "utf-8"))
-        guess = chardet.detect(body[:DETECTION_SAMPLE_BYTES]).get("encoding")
-        detected = canonical_encoding(guess) if guess else None
-        if detected in CHINESE_CAPABLE:
-            candidates.append((detected, "detected"))
-        if detected != "gb18030":
-            # chardet is unsure on short or repetitive GBK text; GB18030 is the likeliest then.
-            candidates.append(("gb18030", "fallback"))
-
-    for encoding, source in candidates:
+    tried: list[str] = []
+    for encoding, source in _candidates(body, bom_encoding, declared):
+        tried.append(f"{encoding} ({source})")
         text = _strict(body, encoding)
         if text is not None:
             if _BINARY_CONTROL.search(text):
                 raise UndecodableFile(path, "binary data, not text (control characters after decoding)")
             return DecodedText(text, encoding, source, declared)
 
-    tried = ", ".join(f"{enc} ({src})" for enc, src in candidates) or "none"
     raise UndecodableFile(
         path,
-        f"cannot decode the bytes as Chinese text; tried {tried}. "
+        f"cannot decode the bytes as Chinese text; tried {', '.join(tried)}. "
         "Is it a text or HTML report? Binary formats need their own reader.",
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from transforms.values import DASHES, NUMBER_PATTERN
 from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
@@ -20,6 +21,7 @@ _WHITESPACE = re.compile(r"\s+")
 _NUMBER = re.compile(NUMBER_PATTERN)
 
 
+@lru_cache(maxsize=65536)
 def normalise_label(text: str) -> str:
     text = _BOOKMARK.sub("", text)
     return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
