@@ -12,6 +12,7 @@ from typing import Annotated  # noqa: E402
 import typer  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
+from rich.text import Text  # noqa: E402
 
 from warehouse.store import WarehouseLocked, connect  # noqa: E402
 
@@ -23,6 +24,12 @@ app = typer.Typer(
 console = Console(stderr=True)
 DB_OPTION = typer.Option("--db", help="The DuckDB warehouse file (created if missing).")
 MAX_FAILURES_SHOWN = 20
+
+
+def _fail(label: str, problem: object, exit_code: int) -> typer.Exit:
+    """Print a problem without reading it as rich markup ([[sources]] must stay as written)."""
+    console.print(Text(f"{label}: ", style="bold red") + Text(str(problem)), soft_wrap=True)
+    return typer.Exit(exit_code)
 
 
 def _print_summary(summary) -> None:
@@ -41,7 +48,7 @@ def _print_summary(summary) -> None:
     out.print(table)
     if summary.failures:
         out.print(f"[bold red]{len(summary.failures)} failed files[/bold red] (file: what is wrong):")
-        for _, error in summary.failures[:MAX_FAILURES_SHOWN]:
+        for _, _, error in summary.failures[:MAX_FAILURES_SHOWN]:
             out.print(error, soft_wrap=True, markup=False, highlight=False)
         if len(summary.failures) > MAX_FAILURES_SHOWN:
             out.print(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more: select * from ingest_files where status = 'failed'")
@@ -59,6 +66,10 @@ def ingest(
         ),
     ] = None,
     db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
+    sources: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="A TOML sources file listing directories to ingest (see README)."),
+    ] = None,
     batch_files: Annotated[int, typer.Option(min=1, help="At most this many files per extraction task.")] = 500,
 ) -> None:
     """Extract every cell of the three tables of each report and load them into the warehouse.
@@ -66,16 +77,25 @@ def ingest(
     Unchanged files (same content, same parser version) are skipped; a changed file replaces its report. Exit code 0 when every file loaded, 1 when any failed (the others are still loaded), 2 for bad usage.
     """
     from flows.ingest import IngestSummary, ingest_flow
+    from flows.sources import SourcesFileError, load_sources
 
+    if sources:
+        try:
+            load_sources(sources)
+        except SourcesFileError as exc:
+            raise _fail("error", exc, 2) from exc
     state = ingest_flow(
-        paths=[str(p) for p in paths] if paths else None, db=str(db), batch_files=batch_files, return_state=True
+        paths=[str(p) for p in paths] if paths else None,
+        db=str(db),
+        sources=str(sources) if sources else None,
+        batch_files=batch_files,
+        return_state=True,
     )
     result = state.result(raise_on_failure=False)
     if isinstance(result, IngestSummary):
         _print_summary(result)
         raise typer.Exit(1 if result.files_failed else 0)
-    console.print(f"[red]nianbao ingest failed:[/red] {result}")
-    raise typer.Exit(1)
+    raise _fail("nianbao ingest failed", result, 1)
 
 
 @app.command()
@@ -94,11 +114,9 @@ def sql(
                 return
             relation.show(max_rows=max_rows, max_width=10_000)
     except (WarehouseLocked, FileNotFoundError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from exc
+        raise _fail("error", exc, 1) from exc
     except duckdb.Error as exc:
-        console.print(f"[red]SQL error:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise _fail("SQL error", exc, 2) from exc
 
 
 if __name__ == "__main__":

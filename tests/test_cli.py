@@ -94,3 +94,47 @@ def test_bad_sql_is_a_usage_error(tmp_path):
     result = runner.invoke(app, ["sql", "selec nothing", "--db", str(db)])
     assert result.exit_code == 2
     assert "SQL error" in result.output
+
+
+@pytest.mark.usefixtures("prefect_server")
+class TestSourcesFileAndArtifact:
+    def test_a_sources_file_names_directories_relative_to_itself(self, tmp_path, samples_copy):
+        (tmp_path / "sources.toml").write_text('[[sources]]\nname = "samples"\npath = "reports"\n', encoding="utf-8")
+        db = tmp_path / "w.duckdb"
+        result = ingest("--sources", str(tmp_path / "sources.toml"), "--db", str(db))
+        assert result.exit_code == 0, result.output
+        assert query(db, "select count(*) from reports") == [(5,)]
+
+    def test_the_run_artifact_and_runs_table_count_a_failed_file(self, tmp_path, samples_copy):
+        from prefect.artifacts import Artifact
+
+        shutil.copy(BAD_FIXTURES / "not_a_report.html", samples_copy / "news.html")
+        db = tmp_path / "w.duckdb"
+        state = ingest_flow(paths=[str(samples_copy)], db=str(db), return_state=True)
+        assert state.is_failed()
+        run_id = str(state.state_details.flow_run_id)
+        artifact = Artifact.get("nianbao-ingest-summary")
+        assert str(artifact.flow_run_id) == run_id
+        assert "| 6 | 6 | 0 | 0 | 5 | 1 | 998 | 0 |" in artifact.data
+        assert "| not_a_report | 1 |" in artifact.data
+        assert "news.html: no statistical table of an annual report found" in artifact.data
+        assert query(db, f"select status, files_seen, files_loaded, files_failed, facts_loaded, checks_failed "
+                         f"from runs where run_id = '{run_id}'") == [("failed", 6, 5, 1, 998, 0)]
+
+
+def test_a_sources_file_with_a_bad_entry_is_bad_usage(tmp_path):
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\npath = "reports"\n\n[[sources]]\nname = "no path"\n', encoding="utf-8")
+    (tmp_path / "reports").mkdir()
+    result = ingest("--sources", str(sources), "--db", str(tmp_path / "w.duckdb"))
+    assert result.exit_code == 2
+    assert f"{sources}: [[sources]] entry 2: `path` is missing" in result.output.replace("\n", "")
+
+
+def test_a_sources_file_naming_a_missing_directory_says_so(tmp_path):
+    from flows.sources import SourcesFileError, load_sources
+
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\npath = "gone"\n', encoding="utf-8")
+    with pytest.raises(SourcesFileError, match=r"entry 1: path 'gone' does not exist"):
+        load_sources(sources)
