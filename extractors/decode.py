@@ -22,8 +22,9 @@ from extractors.errors import EmptyFile, UndecodableFile
 DETECTION_SAMPLE_BYTES = 64 * 1024
 CHINESE_CAPABLE = frozenset({"utf-8", "gb18030", "big5", "big5hkscs", "utf-16", "utf-32", "hz"})
 _ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "euc-cn": "gb18030", "x-gbk": "gb18030"}
-# Control characters other than tab, newline, carriage return and form feed mark binary data.
-_BINARY_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+# NUL, or many other control characters, mark binary data; Word exports keep the odd \x0b or \x07.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
+_MAX_CONTROL_SHARE = 0.01
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ def decode_bytes(path: str, data: bytes, *, is_html: bool) -> DecodedText:
         tried.append(f"{encoding} ({source})")
         text = _strict(body, encoding)
         if text is not None:
-            if _BINARY_CONTROL.search(text):
+            if "\x00" in text or len(_CONTROL.findall(text)) > max(16, _MAX_CONTROL_SHARE * len(text)):
                 raise UndecodableFile(path, "binary data, not text (control characters after decoding)")
             return DecodedText(text, encoding, source, declared)
 

@@ -61,3 +61,8 @@ def test_binary_junk_is_refused_not_turned_into_mojibake():
 def test_text_with_control_characters_is_refused():
     with pytest.raises(UndecodableFile, match="binary data"):
         decode_bytes("x.txt", b"PK\x03\x04\x00\x00abc", is_html=False)
+
+
+def test_a_stray_word_line_break_does_not_make_a_report_binary():
+    decoded = decode_bytes("a.txt", (TEXT + "\x0b" + TEXT).encode("utf-8"), is_html=False)
+    assert decoded.text == TEXT + "\x0b" + TEXT
