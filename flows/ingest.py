@@ -8,7 +8,7 @@ any file failed, after every good file has been loaded.
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +31,7 @@ DEFAULT_BATCH_FILES = 500
 #: A warehouse held by another writer is waited for this long in all before the run fails.
 LOCK_RETRY_DELAYS = [2, 5, 15]
 FAILURES_IN_ARTIFACT = 200
+BATCHES_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -186,10 +187,12 @@ def ingest_flow(
         summary.files_seen, summary.files_new, summary.files_changed, summary.files_unchanged, len(planned_batches),
     )
 
-    futures = [extract_batch.submit([f.path for f in batch]) for batch in planned_batches]
+    pending: deque = deque()
     done_files = 0
-    for number, future in enumerate(futures, start=1):
-        batch = future.result()
+
+    def load_next() -> None:
+        nonlocal done_files
+        batch = pending.popleft().result()
         load_into_warehouse(db, batch, run_id)
         failed = batch.files.filter(batch.files["status"] == "failed")
         summary.files_loaded += batch.reports.height
@@ -199,9 +202,16 @@ def ingest_flow(
         summary.failures.extend(failed.select("path", "reason", "error").iter_rows())
         done_files += batch.files.height
         logger.info(
-            "batch %d/%d loaded: %d/%d files done (%d failed so far)",
-            number, len(futures), done_files, len(plan.to_process), summary.files_failed,
+            "%d/%d files extracted and loaded (%d failed so far)", done_files, len(plan.to_process), summary.files_failed
         )
+
+    # A bounded window of batches in flight keeps memory flat however large the corpus.
+    for batch in planned_batches:
+        pending.append(extract_batch.submit([f.path for f in batch]))
+        if len(pending) >= BATCHES_IN_FLIGHT:
+            load_next()
+    while pending:
+        load_next()
 
     record_run(db, run_id, "failed" if summary.files_failed else "completed", summary.counts())
     create_markdown_artifact(
