@@ -8,18 +8,17 @@ Titles come as '繁峙县教育科技局' over '2023年政府信息公开工作�
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
 from extractors.document import SECTION_HEADING, Document, Row
+from extractors.labels import normalise_label
 
 _TITLE = re.compile(r"^(?P<agency>.*?)(?:关于)?(?P<year>(?:19|20)\d{2})年度?(?:本?单位)?.{0,12}(?:政府|政务)信息公开.*报告")
 _ANY_YEAR = re.compile(r"((?:19|20)\d{2})\s*年度?")
 _DATE = re.compile(r"((?:19|20)\d{2})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _CHINESE_DATE = re.compile(r"([〇○零一二三四五六七八九]{4})\s*年\s*([一二三四五六七八九十]{1,3})\s*月\s*([一二三四五六七八九十]{1,3})\s*日")
 _DIGITS = {c: i for i, c in enumerate("〇一二三四五六七八九")} | {"○": 0, "零": 0}
-_TITLE_NOISE = re.compile(r"[\s　]+|\[bookmark:[^\]]*\]")
 _HEAD_LINES = 8
 _SIGNATURE_MAX_CHARS = 40
 _LAST_SECTION = re.compile(r"^\s*六\s*[、.．]|^\s*[一二三四五六七八九十]{1,2}\s*[、.．]\s*其他需要报告")
@@ -31,10 +30,6 @@ class ReportMetadata:
     agency: str | None
     year: int | None
     signature_date: date | None
-
-
-def _compact(text: str) -> str:
-    return _TITLE_NOISE.sub("", unicodedata.normalize("NFKC", text))
 
 
 def _chinese_number(text: str) -> int:
@@ -53,7 +48,7 @@ def _head_lines(document: Document) -> list[str]:
     for block in document.blocks:
         if isinstance(block, Row) or SECTION_HEADING.match(block.text) or len(lines) >= _HEAD_LINES:
             break
-        lines.append(_compact(block.text))
+        lines.append(normalise_label(block.text))
     return [line for line in lines if line]
 
 
@@ -80,7 +75,7 @@ def _signature_date(document: Document) -> date | None:
     start = max([start] + [i for i, b in enumerate(document.blocks) if not isinstance(b, Row) and _LAST_SECTION.match(b.text)])
     tail = [b.text for b in document.blocks[start + 1 :] if not isinstance(b, Row)]
     for text in tail:
-        compact = _compact(text)
+        compact = normalise_label(text)
         if len(compact) > _SIGNATURE_MAX_CHARS:
             continue
         if match := _DATE.search(compact):
@@ -100,7 +95,7 @@ def _signature_date(document: Document) -> date | None:
 def read_metadata(document: Document) -> ReportMetadata:
     found = _find_title(_head_lines(document))
     if found is None and document.container_title:
-        found = _find_title([_compact(document.container_title)])
+        found = _find_title([normalise_label(document.container_title)])
     if found:
         title, agency, year = found
     else:

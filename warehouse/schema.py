@@ -7,7 +7,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, template_cells
+from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, TABLE_TITLES, template_cells
 
 SCHEMA_VERSION = 1
 LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
@@ -99,12 +99,6 @@ create table if not exists cell_dictionary (
 );
 """
 
-TABLE_LABELS_ZH = {
-    ACTIVE_DISCLOSURE: "主动公开政府信息情况",
-    REQUESTS: "收到和处理政府信息公开申请情况",
-    REVIEW_LITIGATION: "政府信息公开行政复议、行政诉讼情况",
-}
-
 FIXED_VIEWS = """
 create or replace view facts_labelled as
 select r.agency, r.year, f.*, d.row_label_zh, d.row_label_en, d.col_label_zh, d.col_label_en
@@ -137,7 +131,7 @@ def _dictionary_rows() -> list[tuple]:
     return [
         (
             c.template, c.table_code, c.item, c.row_code, c.col_code,
-            TABLE_LABELS_ZH[c.table_code], english[("table", c.table_code)],
+            TABLE_TITLES[c.table_code], english[("table", c.table_code)],
             c.row_label, english[("row", c.row_code)],
             c.col_label, english[("col", c.col_code)],
         )
