@@ -99,6 +99,60 @@ def ingest(
 
 
 @app.command()
+def serve(
+    cron: Annotated[str, typer.Option(help="When the nightly run starts, as a cron expression.")] = "0 2 * * *",
+    timezone: Annotated[str, typer.Option(help="The time zone the cron expression is read in (IANA name).")] = "Asia/Shanghai",
+    sources: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="The TOML sources file the nightly run ingests (read at each run). Default: the bundled samples."),
+    ] = None,
+    db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
+    name: Annotated[str, typer.Option(help="The deployment's name in Prefect.")] = "nightly",
+) -> None:
+    """Register the nightly ingest as a Prefect deployment and run its flow runs until stopped (Ctrl-C).
+
+    Needs a Prefect server: start one with `prefect server start` and set PREFECT_API_URL (see README). The schedule stays active when this process stops, so a restart picks it up again; runs due while it was down wait as Late in the UI.
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from prefect.deployments.runner import EntrypointType
+    from prefect.schedules import Cron
+    from prefect.settings import PREFECT_API_URL
+
+    from flows.ingest import ingest_flow
+    from flows.sources import SourcesFileError, load_sources
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise _fail("error", f"--timezone {timezone!r} is not an IANA time zone name such as Asia/Shanghai", 2) from exc
+    try:
+        schedule = Cron(cron, timezone=timezone)
+    except ValueError as exc:
+        raise _fail("error", f"--cron {cron!r} is not a cron expression such as \"0 2 * * *\" ({exc})", 2) from exc
+    if sources:
+        try:
+            load_sources(sources)
+        except SourcesFileError as exc:
+            raise _fail("error", exc, 2) from exc
+    if not PREFECT_API_URL.value():
+        console.print(
+            "warning: PREFECT_API_URL is not set, so runs go to a temporary Prefect server inside this process "
+            "and the UI cannot see them. Start `prefect server start` and set PREFECT_API_URL (see README).",
+            markup=False, soft_wrap=True,
+        )
+    parameters = {"db": str(db.resolve()), "sources": str(sources.resolve()) if sources else None}
+    ingest_flow.serve(
+        name=name,
+        schedule=schedule,
+        parameters=parameters,
+        description=f"Nightly nianbao ingest into {parameters['db']}",
+        pause_on_shutdown=False,
+        entrypoint_type=EntrypointType.MODULE_PATH,
+    )
+
+
+@app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="A SQL query, e.g. \"select * from requests_wide\".")],
     db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),

@@ -1,27 +1,34 @@
-"""The ingest flow: plan which files changed, extract them in batches, load each batch.
+"""The ingest flow: plan which files changed, extract them in batches, load, publish.
 
 One Prefect task per batch, not per file (a task costs ~10 ms of orchestration); each
-file's outcome is kept in the warehouse's ingest_files table. The flow ends Failed when
-any file failed, after every good file has been loaded.
+file's outcome is kept in the warehouse's ingest_files table. Extracted batches are
+persisted under a key of their files' hashes and the code version, so that Retry on a
+failed flow run extracts only what had not completed. The night is loaded into a copy
+of the warehouse and published with one rename (warehouse/staging.py). The flow ends
+Failed when any file failed, after every good file has been published.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from extractors.files import discover
 from extractors.report import PARSER_VERSION
-from flows.pipeline import process_batch
+from flows.pipeline import extraction_code_version, process_batch
 from flows.sources import load_sources
-from warehouse.store import LoadBatch, WarehouseLocked, connect, finish_run, known_files, load_batch, start_run
+from warehouse.staging import Staging, discard_path, publish, stage
+from warehouse.store import LoadBatch, WarehouseLocked, connect, known_files, load_batch, record_run
 
 DEFAULT_DB = "nianbao.duckdb"
 SAMPLES_DIR = Path(__file__).with_name("samples")
@@ -30,6 +37,8 @@ DEFAULT_BATCH_BYTES = 16 * 1024 * 1024
 DEFAULT_BATCH_FILES = 500
 #: A warehouse held by another writer is waited for this long in all before the run fails.
 LOCK_RETRY_DELAYS = [2, 5, 15]
+#: Extracted batches are kept for a retry of the flow run; after this they are extracted again.
+EXTRACT_CACHE_EXPIRATION = timedelta(days=7)
 FAILURES_IN_ARTIFACT = 200
 BATCHES_IN_FLIGHT = 4
 
@@ -103,6 +112,14 @@ def _warehouse_busy(task, task_run, state) -> bool:
     return False
 
 
+def _batch_cache_key(context, parameters) -> str:
+    """A batch is served from cache only for the same files, the same bytes and the same code."""
+    digest = hashlib.sha256(f"{PARSER_VERSION}\n{extraction_code_version()}\n".encode())
+    for planned in parameters["files"]:
+        digest.update(f"{planned.path}\0{planned.sha256}\n".encode())
+    return f"nianbao-extract-{digest.hexdigest()}"
+
+
 def batches(files: list[PlannedFile], max_bytes: int, max_files: int) -> list[list[PlannedFile]]:
     out: list[list[PlannedFile]] = []
     current: list[PlannedFile] = []
@@ -118,17 +135,17 @@ def batches(files: list[PlannedFile], max_bytes: int, max_files: int) -> list[li
     return out
 
 
-@task(name="plan-files", retries=len(LOCK_RETRY_DELAYS), retry_delay_seconds=LOCK_RETRY_DELAYS,
-      retry_condition_fn=_warehouse_busy)
-def plan_files(paths: list[str], db: str, run_id: str, run_name: str | None) -> Plan:
-    """Record the run, hash every file and compare with the warehouse: unchanged files are not extracted again."""
+@task(name="plan-files", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)
+def plan_files(paths: list[str], db: str) -> Plan:
+    """Hash every file and compare with the published warehouse: unchanged files are not extracted again."""
     files = []
     for path in discover(paths):
         data = path.read_bytes()
         files.append(PlannedFile(str(path), hashlib.sha256(data).hexdigest(), len(data)))
-    with connect(db) as conn:
-        start_run(conn, run_id, run_name)
-        known = known_files(conn, [f.path for f in files])
+    known = {}
+    if Path(db).exists():
+        with connect(db, read_only=True) as conn:
+            known = known_files(conn, [f.path for f in files])
     plan = Plan(to_process=[], unchanged=[])
     for planned in files:
         before = known.get(planned.path)
@@ -140,23 +157,36 @@ def plan_files(paths: list[str], db: str, run_id: str, run_name: str | None) -> 
     return plan
 
 
-@task(name="extract-batch")
-def extract_batch(paths: list[str]) -> LoadBatch:
-    return process_batch(paths)
+@task(
+    name="extract-batch",
+    cache_key_fn=_batch_cache_key,
+    cache_expiration=EXTRACT_CACHE_EXPIRATION,
+    persist_result=True,
+    result_serializer="compressed/pickle",
+)
+def extract_batch(files: list[PlannedFile]) -> LoadBatch:
+    """Pure work (files in, frames out), persisted so that a retried flow run reuses it."""
+    return process_batch([f.path for f in files])
 
 
-@task(name="load-batch", retries=len(LOCK_RETRY_DELAYS), retry_delay_seconds=LOCK_RETRY_DELAYS,
-      retry_condition_fn=_warehouse_busy)
-def load_into_warehouse(db: str, batch: LoadBatch, run_id: str | None) -> None:
-    with connect(db) as conn:
+@task(name="stage-warehouse", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)
+def stage_warehouse(db: str, run_id: str) -> Staging:
+    return stage(db, run_id)
+
+
+@task(name="load-batch", cache_policy=NO_CACHE, persist_result=False)
+def load_into_staging(staging: Staging, batch: LoadBatch, run_id: str) -> None:
+    with connect(staging.path) as conn:
         load_batch(conn, batch, run_id)
 
 
-@task(name="record-run", retries=len(LOCK_RETRY_DELAYS), retry_delay_seconds=LOCK_RETRY_DELAYS,
-      retry_condition_fn=_warehouse_busy)
-def record_run(db: str, run_id: str, status: str, counts: dict[str, int]) -> None:
-    with connect(db) as conn:
-        finish_run(conn, run_id, status, counts)
+@task(name="publish-warehouse", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)
+def publish_warehouse(staging: Staging, run_id: str, run_name: str | None, started_at: datetime,
+                      status: str, counts: dict[str, int]) -> None:
+    """Record the run in the copy, then swap the copy in for the published file."""
+    with connect(staging.path) as conn:
+        record_run(conn, run_id, run_name, started_at, status, counts)
+    publish(staging)
 
 
 @flow(name="nianbao-ingest")
@@ -166,17 +196,24 @@ def ingest_flow(
     sources: str | None = None,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     batch_files: int = DEFAULT_BATCH_FILES,
+    lock_retry_delays: list[float] = LOCK_RETRY_DELAYS,
 ):
     """Ingest report files into the DuckDB warehouse at `db`.
 
     The files are `paths` plus those the `sources` file lists (read at run time); with
-    neither, the bundled samples.
+    neither, the bundled samples. The night is loaded into a private copy of the warehouse
+    and published at the end with one atomic rename, so readers never wait and never see
+    half a night. A warehouse held by another writer is waited for `lock_retry_delays`
+    (seconds between attempts) before the run fails.
     """
     logger = get_run_logger()
+    started_at = datetime.now()
     paths = list(paths or []) + [str(source.path) for source in (load_sources(sources) if sources else [])]
-    run_id = flow_run.get_id()
+    db = str(Path(db).resolve())
+    run_id = flow_run.get_id() or uuid.uuid4().hex
+    waiting = {"retries": len(lock_retry_delays), "retry_delay_seconds": lock_retry_delays}
     summary = IngestSummary(run_id=run_id)
-    plan = plan_files(paths or [str(SAMPLES_DIR)], db, run_id, flow_run.get_name())
+    plan = plan_files.with_options(**waiting)(paths or [str(SAMPLES_DIR)], db)
     summary.files_seen = len(plan.to_process) + len(plan.unchanged)
     summary.files_unchanged = len(plan.unchanged)
     novelty = Counter(plan.novelty.values())
@@ -189,11 +226,14 @@ def ingest_flow(
 
     pending: deque = deque()
     done_files = 0
+    staging: Staging | None = None
 
     def load_next() -> None:
-        nonlocal done_files
+        nonlocal done_files, staging
         batch = pending.popleft().result()
-        load_into_warehouse(db, batch, run_id)
+        if staging is None:  # copied as late as possible, so that writers in the day are not refused for long
+            staging = stage_warehouse.with_options(**waiting)(db, run_id)
+        load_into_staging(staging, batch, run_id)
         failed = batch.files.filter(batch.files["status"] == "failed")
         summary.files_loaded += batch.reports.height
         summary.files_failed += failed.height
@@ -205,15 +245,24 @@ def ingest_flow(
             "%d/%d files extracted and loaded (%d failed so far)", done_files, len(plan.to_process), summary.files_failed
         )
 
-    # A bounded window of batches in flight keeps memory flat however large the corpus.
-    for batch in planned_batches:
-        pending.append(extract_batch.submit([f.path for f in batch]))
-        if len(pending) >= BATCHES_IN_FLIGHT:
+    try:
+        # A bounded window of batches in flight keeps memory flat however large the corpus.
+        for batch in planned_batches:
+            pending.append(extract_batch.submit(batch))
+            if len(pending) >= BATCHES_IN_FLIGHT:
+                load_next()
+        while pending:
             load_next()
-    while pending:
-        load_next()
-
-    record_run(db, run_id, "failed" if summary.files_failed else "completed", summary.counts())
+        if staging is None:
+            staging = stage_warehouse.with_options(**waiting)(db, run_id)
+        status = "failed" if summary.files_failed else "completed"
+        publish_warehouse.with_options(**waiting)(
+            staging, run_id, flow_run.get_name(), started_at, status, summary.counts()
+        )
+    except BaseException:
+        if staging is not None:
+            discard_path(staging.path)
+        raise
     create_markdown_artifact(
         key="nianbao-ingest-summary", markdown=summary.to_markdown(), description=f"nianbao ingest into {db}"
     )

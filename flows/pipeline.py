@@ -6,8 +6,11 @@ can call it: bytes in, plain frames out, no database touched.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
 
 import polars as pl
 
@@ -19,6 +22,9 @@ from transforms.facts import build_facts, cells_frame, reports_frame
 from warehouse.store import LoadBatch
 
 logger = logging.getLogger(__name__)
+_PROJECT_ROOT = Path(__file__).resolve().parents[1]
+#: The code whose every change can change a batch's frames.
+_EXTRACTION_CODE = ("extractors", "transforms", "warehouse")
 
 FILE_SCHEMA = {
     "path": pl.String,
@@ -73,3 +79,13 @@ def process_batch(paths: Sequence[str]) -> LoadBatch:
     facts, outside = build_facts(reports_df, cells_df)
     checks = run_checks(facts, outside)
     return LoadBatch(reports=reports_df, facts=facts, checks=checks, files=pl.DataFrame(files, schema=FILE_SCHEMA))
+
+
+@cache
+def extraction_code_version() -> str:
+    """A hash of the code that turns files into frames, so that no edit is ever served a stale cached batch."""
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for package in _EXTRACTION_CODE:
+        for source in sorted(path for path in (_PROJECT_ROOT / package).iterdir() if path.suffix in {".py", ".csv"}):
+            digest.update(source.name.encode() + b"\0" + source.read_bytes())
+    return digest.hexdigest()[:16]

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import random
-import subprocess
-import sys
-import textwrap
-import time
 
 import polars as pl
 import pytest
 
 from flows.pipeline import process_batch
 from tests.conftest import BAD_FIXTURES, SAMPLES
+from tests.processes import WriteLockHolder
 from warehouse.store import WarehouseLocked, connect, load_batch
 
 COUNTS = "select (select count(*) from reports), (select count(*) from facts), (select count(*) from checks)"
@@ -97,26 +94,17 @@ def test_a_locked_file_names_its_holder_and_what_to_do(tmp_path):
     db = tmp_path / "w.duckdb"
     with connect(db):
         pass
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import duckdb, sys, time
-            conn = duckdb.connect({str(db)!r})
-            print("locked", flush=True)
-            time.sleep(30)
-        """)],
-        stdout=subprocess.PIPE, text=True,
-    )
+    holder = WriteLockHolder(db)
     try:
-        assert holder.stdout.readline().strip() == "locked"
+        holder.lock()
         with pytest.raises(WarehouseLocked) as error:
             with connect(db):
                 pass
-        assert f"PID {holder.pid}" in str(error.value) or f"process {holder.pid}" in str(error.value)
+        assert f"process {holder.pid}" in str(error.value)
         assert "wait for that process" in str(error.value)
+        holder.release()
     finally:
         holder.kill()
-        holder.wait()
-    time.sleep(0.1)
     with connect(db):
         pass
 

@@ -75,7 +75,7 @@ create table if not exists runs (
     flow_run_name varchar,
     started_at timestamp not null,
     finished_at timestamp,
-    status varchar not null,            -- running / completed / failed
+    status varchar not null,            -- completed / failed (some files failed)
     files_seen integer,
     files_loaded integer,
     files_unchanged integer,

@@ -113,19 +113,17 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
             conn.unregister(name)
 
 
-def start_run(conn: duckdb.DuckDBPyConnection, run_id: str, flow_run_name: str | None) -> None:
+def record_run(
+    conn: duckdb.DuckDBPyConnection, run_id: str, flow_run_name: str | None, started_at: datetime, status: str,
+    counts: dict[str, int],
+) -> None:
+    """One row per flow run, written with the night's load so that it is published with it."""
     conn.execute(
-        "insert or replace into runs (run_id, flow_run_name, started_at, status) values (?, ?, ?, 'running')",
-        [run_id, flow_run_name, datetime.now()],
-    )
-
-
-def finish_run(conn: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, int]) -> None:
-    conn.execute(
-        """update runs set finished_at = ?, status = ?, files_seen = ?, files_loaded = ?, files_unchanged = ?,
-           files_failed = ?, facts_loaded = ?, checks_failed = ? where run_id = ?""",
+        """insert or replace into runs (run_id, flow_run_name, started_at, finished_at, status, files_seen,
+           files_loaded, files_unchanged, files_failed, facts_loaded, checks_failed)
+           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
-            datetime.now(), status, counts["files_seen"], counts["files_loaded"], counts["files_unchanged"],
-            counts["files_failed"], counts["facts_loaded"], counts["checks_failed"], run_id,
+            run_id, flow_run_name, started_at, datetime.now(), status, counts["files_seen"], counts["files_loaded"],
+            counts["files_unchanged"], counts["files_failed"], counts["facts_loaded"], counts["checks_failed"],
         ],
     )

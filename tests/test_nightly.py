@@ -1,0 +1,237 @@
+"""`nianbao serve` against a real Prefect server, driven through the API the way the UI drives it.
+
+One server (`prefect server start` on a free 127.0.0.1 port) is started for this module;
+`nianbao serve` runs in a subprocess, as operations run it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+from tests.processes import WriteLockHolder
+
+SERVER_START_TIMEOUT = 180
+RUN_TIMEOUT = 180
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    detail = f"\n--- {log} ---\n{log.read_text()[-5000:]}" if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
+
+
+class PrefectAPI:
+    def __init__(self, url: str, home: Path) -> None:
+        self.url, self.home = url, home
+
+    @contextmanager
+    def client(self):
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: self.url}), get_client(sync_client=True) as client:
+            yield client
+
+    def env(self) -> dict[str, str]:
+        """What `nianbao serve` is started with: the server's URL and a Prefect home of the test's own."""
+        return {
+            **os.environ,
+            "PREFECT_API_URL": self.url,
+            "PREFECT_HOME": str(self.home),
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+
+
+@pytest.fixture(scope="module")
+def prefect_api(tmp_path_factory) -> Iterator[PrefectAPI]:
+    home = tmp_path_factory.mktemp("prefect-home")
+    port = free_port()
+    log = home / "server.log"
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/api"
+
+    def healthy() -> bool:
+        assert server.poll() is None, f"prefect server exited:\n{log.read_text()[-5000:]}"
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    try:
+        wait_for(healthy, SERVER_START_TIMEOUT, "prefect server start", log)
+        yield PrefectAPI(url, home)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+class Serve:
+    """`nianbao serve ...` in a subprocess, stopped with SIGTERM as a service manager stops it."""
+
+    def __init__(self, api: PrefectAPI, args: list[str], log: Path) -> None:
+        self.log = log
+        self.started_lines = log.read_text().count("is being served") if log.exists() else 0
+        with log.open("a") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "flows.cli", "serve", *args],
+                env=api.env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+            )
+        wait_for(self._served, 120, "nianbao serve to register its deployment", log)
+
+    def _served(self) -> bool:
+        assert self.process.poll() is None, f"nianbao serve exited:\n{self.log.read_text()[-5000:]}"
+        return self.log.read_text().count("is being served") > self.started_lines
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=60)
+
+
+def schedules(api: PrefectAPI, deployment_name: str) -> tuple[bool, list[tuple[str, str, bool]]]:
+    with api.client() as client:
+        deployment = client.read_deployment_by_name(f"nianbao-ingest/{deployment_name}")
+    return deployment.paused, [(s.schedule.cron, s.schedule.timezone, s.active) for s in deployment.schedules]
+
+
+def test_the_served_schedule_is_the_one_asked_for_and_survives_a_restart(prefect_api, tmp_path):
+    args = ["--cron", "30 3 * * *", "--timezone", "Asia/Shanghai", "--db", str(tmp_path / "w.duckdb"),
+            "--name", "nightly-restart"]
+    asked_for = (False, [("30 3 * * *", "Asia/Shanghai", True)])
+    first = Serve(prefect_api, args, tmp_path / "serve.log")
+    try:
+        assert schedules(prefect_api, "nightly-restart") == asked_for
+    finally:
+        first.stop()
+    assert schedules(prefect_api, "nightly-restart") == asked_for  # not paused by the shutdown
+    second = Serve(prefect_api, args, tmp_path / "serve.log")
+    try:
+        assert schedules(prefect_api, "nightly-restart") == asked_for  # still one schedule, not two
+    finally:
+        second.stop()
+
+
+def warehouse_state(db: Path) -> dict[str, list[tuple]]:
+    """Everything a night loads, without the columns that name the run or the time."""
+    queries = {
+        "reports": "select * exclude (run_id, loaded_at) from reports order by all",
+        "facts": "select * from facts order by all",
+        "checks": "select * from checks order by all",
+        "ingest_files": "select * exclude (run_id, updated_at) from ingest_files order by all",
+    }
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return {table: conn.execute(sql).fetchall() for table, sql in queries.items()}
+
+
+def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(prefect_api, tmp_path):
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import State
+
+    db, clean_db = tmp_path / "w.duckdb", tmp_path / "clean.duckdb"
+    first_night, second_night = tmp_path / "reports" / "2023", tmp_path / "reports" / "2024"
+    shutil.copytree(SAMPLES, first_night)
+    for agency in range(60):  # 300 new files in 30 batches: the lock is taken while most are still extracting
+        shutil.copytree(SAMPLES, second_night / f"agency-{agency:02d}")
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\nname = "2023"\npath = "reports/2023"\n', encoding="utf-8")
+    serve = Serve(prefect_api, ["--sources", str(sources), "--db", str(db), "--name", "nightly-retry"],
+                  tmp_path / "serve.log")
+    quick = {"batch_files": 10, "lock_retry_delays": [0.5, 0.5]}
+
+    def run(client, parameters: dict) -> str:
+        deployment = client.read_deployment_by_name("nianbao-ingest/nightly-retry")
+        return str(client.create_flow_run_from_deployment(deployment.id, parameters=parameters).id)
+
+    def final_state(client, flow_run_id: str):
+        return wait_for(
+            lambda: (state := client.read_flow_run(flow_run_id).state).is_final() and state,
+            RUN_TIMEOUT, f"flow run {flow_run_id} to finish", serve.log,
+        )
+
+    def extract_batch_states(client, flow_run_id: str) -> Counter:
+        task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
+        return Counter(t.state.name for t in task_runs if t.name.startswith("extract-batch"))
+
+    holder = WriteLockHolder(db)
+    try:
+        with prefect_api.client() as client:
+            assert final_state(client, run(client, quick)).type == StateType.COMPLETED  # the night before
+            before = warehouse_state(db)
+            sources.write_text(sources.read_text() + '\n[[sources]]\nname = "2024"\npath = "reports/2024"\n')
+
+            night = run(client, quick)
+            staging = db.with_name(f".w.duckdb.{night}.loading")
+            wait_for(staging.exists, RUN_TIMEOUT, "the night's first load into its copy", serve.log)
+            holder.lock()  # an analyst opens the warehouse for writing in the middle of the night
+            failed = final_state(client, night)
+            assert failed.type == StateType.FAILED
+            assert f"locked by process {holder.pid}" in failed.message
+            assert "wait for that process to finish" in failed.message
+            holder.release()
+            assert warehouse_state(db) == before  # nothing of the failed night reached readers
+            assert not staging.exists()
+            executed_first = wait_for(
+                lambda: (states := extract_batch_states(client, night)).total() == 30 and states,
+                30, "the first attempt's extract-batch task runs",
+            )
+            assert executed_first == Counter({"Completed": 30})
+
+            client.set_flow_run_state(  # what the UI's Retry button sends
+                night, State(type=StateType.SCHEDULED, name="AwaitingRetry", message="Retry from the UI"), force=True
+            )
+            retried = final_state(client, night)
+            assert retried.type == StateType.COMPLETED, retried.message
+            assert client.read_flow_run(night).run_count == 2
+            after_retry = wait_for(
+                lambda: (states := extract_batch_states(client, night)).total() == 60 and states,
+                30, "the retry's extract-batch task runs",
+            )
+            assert after_retry == Counter({"Completed": 30, "Cached": 30})  # none extracted twice
+
+            clean = run(client, quick | {"db": str(clean_db)})
+            assert final_state(client, clean).type == StateType.COMPLETED
+    finally:
+        holder.kill()
+        serve.stop()
+    assert warehouse_state(db) == warehouse_state(clean_db)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute(
+            "select status, files_seen, files_loaded, files_unchanged, files_failed, facts_loaded from runs "
+            f"where run_id = '{night}'"
+        ).fetchall() == [("completed", 305, 300, 5, 0, 300 * 998 // 5)]

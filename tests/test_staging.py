@@ -1,0 +1,120 @@
+"""A night is loaded into a copy and published with one rename: readers never wait, never see half a night."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from flows.ingest import ingest_flow
+from flows.pipeline import process_batch
+from tests.conftest import SAMPLES
+from tests.processes import ReaderLoop, WriteLockHolder
+from warehouse.staging import WarehouseChanged, publish, stage, staging_path
+from warehouse.store import WarehouseLocked, connect, load_batch
+
+SAMPLE_PATHS = sorted(str(p) for p in SAMPLES.glob("*.txt"))
+
+
+def report_count(db) -> int:
+    with connect(db, read_only=True) as conn:
+        return conn.execute("select count(*) from reports").fetchone()[0]
+
+
+def test_the_published_warehouse_changes_only_when_the_copy_is_published(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with connect(db):
+        pass
+    staging = stage(db, "run-1")
+    with connect(staging.path) as conn:
+        load_batch(conn, process_batch(SAMPLE_PATHS), "run-1")
+    assert report_count(db) == 0
+    publish(staging)
+    assert report_count(db) == 5
+    assert not staging_path(db, "run-1").exists()
+
+
+def test_the_first_night_publishes_a_new_warehouse(tmp_path):
+    db = tmp_path / "w.duckdb"
+    staging = stage(db, "run-1")
+    assert not db.exists()
+    publish(staging)
+    assert report_count(db) == 0
+
+
+def test_staging_a_warehouse_held_by_a_writer_names_the_holder(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with connect(db):
+        pass
+    holder = WriteLockHolder(db)
+    try:
+        holder.lock()
+        with pytest.raises(WarehouseLocked, match=f"locked by process {holder.pid}"):
+            stage(db, "run-1")
+    finally:
+        holder.kill()
+
+
+def test_publishing_refuses_to_discard_what_another_writer_wrote_meanwhile(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with connect(db):
+        pass
+    staging = stage(db, "run-1")
+    with connect(db) as conn:
+        conn.execute("insert into runs (run_id, started_at, status) values ('by-hand', now(), 'completed')")
+    with pytest.raises(WarehouseChanged, match="changed by another process while this run was loading"):
+        publish(staging)
+    with connect(db, read_only=True) as conn:
+        assert conn.execute("select run_id from runs").fetchall() == [("by-hand",)]
+
+
+def test_a_crashed_writers_log_is_folded_in_before_the_copy(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with connect(db):
+        pass
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, os
+            conn = duckdb.connect({str(db)!r})
+            conn.execute("insert into runs (run_id, started_at, status) values ('crashed', now(), 'completed')")
+            os._exit(0)
+        """)],
+        check=True,
+    )
+    assert db.with_name("w.duckdb.wal").exists()
+    staging = stage(db, "run-1")
+    publish(staging)
+    assert not db.with_name("w.duckdb.wal").exists()
+    with connect(db, read_only=True) as conn:
+        assert conn.execute("select run_id from runs").fetchall() == [("crashed",)]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_reader_during_a_night_sees_the_state_before_or_after_it_never_between(tmp_path, samples_copy):
+    db = tmp_path / "w.duckdb"
+    assert ingest_flow(paths=[str(samples_copy)], db=str(db), return_state=True).is_completed()
+    night = tmp_path / "night"
+    for copy in range(40):  # 200 new reports in 20 batches, so a non-atomic load would show 19 states between
+        shutil.copytree(SAMPLES, night / f"agency-{copy:02d}")
+    reader = ReaderLoop(db, tmp_path / "reader.jsonl")
+    try:
+        while not reader.records():
+            time.sleep(0.05)
+        state = ingest_flow(paths=[str(samples_copy), str(night)], db=str(db), batch_files=10, return_state=True)
+        assert state.is_completed()
+        settled = len(reader.records())
+        while len(reader.records()) < settled + 5:
+            time.sleep(0.05)
+    finally:
+        records = reader.stop()
+    errors = [r["error"] for r in records if "error" in r]
+    assert errors == []
+    answers = [tuple(r["answer"]) for r in records]
+    before, after = answers[0], answers[-1]
+    assert (before[0], after[0]) == (5, 205)
+    assert set(answers) == {before, after}
+    assert answers == sorted(answers, key=lambda answer: answer == after)

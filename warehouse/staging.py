@@ -1,0 +1,124 @@
+"""Loading a night into a private copy of the warehouse and publishing it with one rename.
+
+DuckDB lets one process write a file, and while it writes, readers in other processes are
+refused. So a run never writes the published file: it copies it (under a read lock, so no
+writer is mid-change), loads every batch into the copy, and publishes the copy with an
+atomic rename. Analysts' read-only sessions keep working throughout; a session opened
+before the rename sees the state before the night, one opened after sees the night.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from warehouse.store import connect
+
+
+class WarehouseChanged(RuntimeError):
+    """The published warehouse was written by someone else while this run was loading."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            f"{path} was changed by another process while this run was loading into its copy; "
+            "publishing would discard those changes. Find what wrote to it (nianbao writes only through "
+            "a copy, so it was a session opened for writing), then run again or press Retry."
+        )
+        self.path = path
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """Enough of a file's identity to notice that someone wrote to it."""
+
+    inode: int
+    size: int
+    mtime_ns: int
+    wal_size: int | None
+
+
+def _stamp(path: Path) -> FileStamp | None:
+    if not path.exists():
+        return None
+    stat = path.stat()
+    wal = _wal(path)
+    return FileStamp(stat.st_ino, stat.st_size, stat.st_mtime_ns, wal.stat().st_size if wal.exists() else None)
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + ".wal")
+
+
+@dataclass(frozen=True)
+class Staging:
+    """A run's private copy of the warehouse, and the published file it will replace."""
+
+    published: str
+    path: str
+    #: The published file as it was when copied; None when there was none yet.
+    base: FileStamp | None
+
+
+def staging_path(published: str | Path, run_id: str) -> Path:
+    """Next to the published file, so that the rename stays on one file system."""
+    published = Path(published).resolve()
+    return published.with_name(f".{published.name}.{run_id}.loading")
+
+
+def stage(published: str | Path, run_id: str) -> Staging:
+    """Copy the published warehouse to this run's private file, replacing any earlier attempt's copy.
+
+    Raises WarehouseLocked when another process holds the published file for writing.
+    """
+    source = Path(published).resolve()
+    target = staging_path(source, run_id)
+    discard_path(target)
+    base = None
+    if source.exists():
+        if _wal(source).exists():
+            # A writer stopped without checkpointing: fold its log in, as its next open would.
+            with connect(source):
+                pass
+        with connect(source, read_only=True):  # holds off writers while the bytes are copied
+            base = _stamp(source)
+            shutil.copyfile(source, target)
+    with connect(target):  # creates or migrates the schema in the copy
+        pass
+    return Staging(published=str(source), path=str(target), base=base)
+
+
+def publish(staging: Staging) -> None:
+    """Replace the published warehouse with the loaded copy, unless someone else wrote to it meanwhile.
+
+    Raises WarehouseLocked while another process holds the published file for writing and
+    WarehouseChanged when the file changed since it was copied.
+    """
+    source, target = Path(staging.published), Path(staging.path)
+    _fsync(target)
+    if not source.exists():
+        if staging.base is not None:
+            raise WarehouseChanged(str(source))
+        os.replace(target, source)
+    else:
+        with connect(source, read_only=True):  # no writer can start until the rename is done
+            if _stamp(source) != staging.base:
+                raise WarehouseChanged(str(source))
+            os.replace(target, source)
+    _fsync(source.parent)
+
+
+def discard_path(path: str | Path) -> None:
+    path = Path(path)
+    path.unlink(missing_ok=True)
+    _wal(path).unlink(missing_ok=True)
+
+
+def _fsync(path: Path) -> None:
+    """Make the new file's bytes, then the rename, durable before anyone relies on them."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
