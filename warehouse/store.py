@@ -29,7 +29,9 @@ class WarehouseLocked(RuntimeError):
         who = f"process {pid} ({holder})" if pid else "another process"
         super().__init__(
             f"{path} is locked by {who}. DuckDB allows one writer at a time: wait for that process "
-            "to finish, or close the session holding the file (a `duckdb` shell or a notebook), then run again."
+            "to finish, or close the session holding the file (a `duckdb` shell or a notebook opened for "
+            "writing; `nianbao sql` and read-only sessions never block), then run again or press Retry on the "
+            "failed flow run in the Prefect UI."
         )
         self.path, self.holder, self.pid = path, holder, pid
 

@@ -1,0 +1,40 @@
+"""A retried flow run reuses an extracted batch only for the same files, bytes and code."""
+
+from __future__ import annotations
+
+import flows.ingest
+from flows.ingest import PlannedFile, _batch_cache_key
+
+BATCH = [PlannedFile("/reports/a.html", "aa" * 32, 10), PlannedFile("/reports/b.html", "bb" * 32, 20)]
+
+
+def key(files=BATCH) -> str:
+    return _batch_cache_key(None, {"files": files})
+
+
+def test_the_same_files_with_the_same_bytes_share_a_key():
+    assert key() == key(list(BATCH))
+    assert key().startswith("nianbao-extract-")
+
+
+def test_a_changed_file_is_never_served_from_cache():
+    changed = [BATCH[0], PlannedFile("/reports/b.html", "cc" * 32, 20)]
+    assert key(changed) != key()
+
+
+def test_a_moved_file_is_never_served_from_cache():
+    # report_id is derived from the path, so the same bytes elsewhere are another report
+    moved = [BATCH[0], PlannedFile("/elsewhere/b.html", "bb" * 32, 20)]
+    assert key(moved) != key()
+
+
+def test_a_new_parser_version_is_never_served_from_cache(monkeypatch):
+    before = key()
+    monkeypatch.setattr(flows.ingest, "PARSER_VERSION", "next")
+    assert key() != before
+
+
+def test_an_edit_to_the_extraction_code_is_never_served_from_cache(monkeypatch):
+    before = key()
+    monkeypatch.setattr(flows.ingest, "extraction_code_version", lambda: "edited")
+    assert key() != before
