@@ -1,8 +1,11 @@
 """Bytes to text, trying what the file says about itself before guessing.
 
-Order: byte-order mark, then a declared charset that actually decodes, then UTF-8, then
-chardet. GB2312 and GBK are decoded as GB18030, their superset: pages declared GB2312
-routinely contain GBK-only characters. Only encodings that can hold Chinese are accepted,
+Order: byte-order mark, then the charset the HTTP header declared and then the one the file
+declares (a meta tag), each only if it actually decodes, then UTF-8, then chardet. Bytes
+that are valid UTF-8 (and not plain ASCII) are read as UTF-8 whatever is declared: GB18030
+decodes almost any bytes, so a wrong GBK declaration would otherwise win with mojibake.
+GB2312 and GBK are decoded as GB18030, their superset: pages declared GB2312 routinely
+contain GBK-only characters. Only encodings that can hold Chinese are accepted,
 so a binary file is refused instead of becoming mojibake.
 """
 
@@ -31,7 +34,7 @@ _MAX_CONTROL_SHARE = 0.01
 class DecodedText:
     text: str
     encoding: str
-    #: How the encoding was chosen: bom, declared, utf-8, detected (chardet) or fallback.
+    #: How the encoding was chosen: bom, http-header, declared, utf-8, detected (chardet) or fallback.
     encoding_source: str
     #: The charset the file declared, when it declared one (it may be wrong).
     declared_encoding: str | None
@@ -53,12 +56,19 @@ def _strict(data: bytes, encoding: str) -> str | None:
         return None
 
 
-def _candidates(body: bytes, bom_encoding: str | None, declared: str | None) -> Iterator[tuple[str, str]]:
+def _candidates(
+    body: bytes, bom_encoding: str | None, http_charset: str | None, declared: str | None
+) -> Iterator[tuple[str, str]]:
     """(encoding, how it was chosen) in order of trust; chardet runs only when the cheaper ones fail."""
     if bom_encoding:
         yield canonical_encoding(bom_encoding) or bom_encoding, "bom"
         return
-    if declared in CHINESE_CAPABLE:
+    if (http_charset or declared) not in (None, "utf-8") and not body.isascii() and _strict(body, "utf-8") is not None:
+        yield "utf-8", "utf-8"
+        return
+    if http_charset in CHINESE_CAPABLE:
+        yield http_charset, "http-header"
+    if declared in CHINESE_CAPABLE and declared != http_charset:
         yield declared, "declared"
     yield "utf-8", "utf-8"
     guess = chardet.detect(body[:DETECTION_SAMPLE_BYTES]).get("encoding")
@@ -70,7 +80,8 @@ def _candidates(body: bytes, bom_encoding: str | None, declared: str | None) -> 
         yield "gb18030", "fallback"
 
 
-def decode_bytes(path: str, data: bytes, *, is_html: bool) -> DecodedText:
+def decode_bytes(path: str, data: bytes, *, is_html: bool, http_charset: str | None = None) -> DecodedText:
+    """Decode strictly with the first candidate that works; `http_charset` is what a web server said."""
     if not data.strip():
         raise EmptyFile(path)
 
@@ -79,7 +90,8 @@ def decode_bytes(path: str, data: bytes, *, is_html: bool) -> DecodedText:
     declared = canonical_encoding(declared_label) if declared_label else None
 
     tried: list[str] = []
-    for encoding, source in _candidates(body, bom_encoding, declared):
+    from_header = canonical_encoding(http_charset) if http_charset else None
+    for encoding, source in _candidates(body, bom_encoding, from_header, declared):
         tried.append(f"{encoding} ({source})")
         text = _strict(body, encoding)
         if text is not None:

@@ -16,6 +16,9 @@ class SourceFile:
 
     path: str
     data: bytes
+    #: For a crawled file: the URL it came from and the charset its HTTP header declared.
+    url: str | None = None
+    http_charset: str | None = None
 
     @property
     def sha256(self) -> str:
@@ -47,5 +50,15 @@ def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
                 yield file
 
 
-def read_source(path: str | Path) -> SourceFile:
-    return SourceFile(path=str(path), data=Path(path).read_bytes())
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a file to extract is, and for a crawled one, where it came from."""
+
+    path: str
+    url: str | None = None
+    http_charset: str | None = None
+
+
+def read_source(source: str | Path | SourceRef) -> SourceFile:
+    ref = source if isinstance(source, SourceRef) else SourceRef(str(source))
+    return SourceFile(path=ref.path, data=Path(ref.path).read_bytes(), url=ref.url, http_charset=ref.http_charset)

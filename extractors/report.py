@@ -32,6 +32,8 @@ _LOOKS_LIKE_HTML = re.compile(r"^\s*(<!doctype html|<html|<\?xml|<head|<meta|<bo
 class ExtractedReport:
     report_id: str
     source_path: str
+    #: Where a crawled report was downloaded from; None for a local file.
+    source_url: str | None
     sha256: str
     size_bytes: int
     encoding: str
@@ -61,20 +63,20 @@ class ExtractedReport:
 
 
 _REPORT_FIELDS = (
-    "report_id", "source_path", "sha256", "size_bytes", "agency", "year", "title", "signature_date",
+    "report_id", "source_path", "source_url", "sha256", "size_bytes", "agency", "year", "title", "signature_date",
     "template_version", "requests_template_version", "encoding", "encoding_source", "declared_encoding", "reader",
 )
 
 
-def report_id_for(source_path: str) -> str:
-    """A stable id per source: re-ingesting a changed file replaces the same report."""
-    return hashlib.sha256(source_path.encode("utf-8")).hexdigest()[:16]
+def report_id_for(source: str) -> str:
+    """A stable id per source (a crawled report's URL, else the file's path): a changed file replaces its report."""
+    return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
 def read_document(source: SourceFile) -> tuple[Document, DecodedText]:
     """Decode and parse; a .txt that is really an HTML page is read as HTML."""
     is_html = source.suffix in _HTML_SUFFIXES or bool(_LOOKS_LIKE_HTML.match(source.data[:512].decode("latin-1")))
-    decoded = decode_bytes(source.path, source.data, is_html=is_html)
+    decoded = decode_bytes(source.path, source.data, is_html=is_html, http_charset=source.http_charset)
     document = parse_html(source.path, decoded.text) if is_html else parse_text(decoded.text)
     return document, decoded
 
@@ -91,8 +93,9 @@ def extract_report(source: SourceFile) -> ExtractedReport:
     fallback = "2021" if metadata.year >= 2021 else "2019"
     tables = locate_tables(document, source.path, fallback_version=fallback)
     return ExtractedReport(
-        report_id=report_id_for(source.path),
+        report_id=report_id_for(source.url or source.path),
         source_path=source.path,
+        source_url=source.url,
         sha256=source.sha256,
         size_bytes=len(source.data),
         encoding=decoded.encoding,

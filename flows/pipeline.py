@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 
 from extractors.errors import ExtractionError
-from extractors.files import read_source
+from extractors.files import SourceRef, read_source
 from extractors.report import PARSER_VERSION, ExtractedReport, extract_report
 from transforms.checks import run_checks
 from transforms.facts import build_facts, cells_frame, reports_frame
@@ -46,20 +46,24 @@ def _file_record(path: str, sha256: str, size: int, *, report_id: str | None = N
     }
 
 
-def extract_files(paths: Sequence[str]) -> tuple[list[ExtractedReport], list[dict[str, object]]]:
+def extract_files(sources: Sequence[str | SourceRef]) -> tuple[list[ExtractedReport], list[dict[str, object]]]:
     """Extract each file; a file that fails is recorded with its reason and the batch goes on."""
     reports: list[ExtractedReport] = []
     files: list[dict[str, object]] = []
-    for path in paths:
+    for ref in sources:
+        ref = ref if isinstance(ref, SourceRef) else SourceRef(ref)
+        path = ref.path
+        origin = f" (downloaded from {ref.url})" if ref.url else ""
         try:
-            source = read_source(path)
+            source = read_source(ref)
         except OSError as exc:
-            files.append(_file_record(path, "", 0, reason="unreadable", error=f"{path}: cannot read ({exc.strerror or exc})"))
+            files.append(_file_record(path, "", 0, reason="unreadable",
+                                      error=f"{path}: cannot read ({exc.strerror or exc}){origin}"))
             continue
         try:
             report = extract_report(source)
         except ExtractionError as exc:
-            files.append(_file_record(path, source.sha256, len(source.data), reason=exc.reason, error=str(exc)))
+            files.append(_file_record(path, source.sha256, len(source.data), reason=exc.reason, error=f"{exc}{origin}"))
         except Exception as exc:  # a bug must not take the other files of the batch down with it
             logger.exception("unexpected error extracting %s", path)
             files.append(
@@ -72,8 +76,8 @@ def extract_files(paths: Sequence[str]) -> tuple[list[ExtractedReport], list[dic
     return reports, files
 
 
-def process_batch(paths: Sequence[str]) -> LoadBatch:
-    reports, files = extract_files(paths)
+def process_batch(sources: Sequence[str | SourceRef]) -> LoadBatch:
+    reports, files = extract_files(sources)
     reports_df = reports_frame(report.report_record() for report in reports)
     cells_df = cells_frame(cell for report in reports for cell in report.cell_records())
     facts, outside = build_facts(reports_df, cells_df)

@@ -34,6 +34,7 @@ CELL_SCHEMA = {
 REPORT_SCHEMA = {
     "report_id": pl.String,
     "source_path": pl.String,
+    "source_url": pl.String,
     "sha256": pl.String,
     "size_bytes": pl.Int64,
     "agency": pl.String,

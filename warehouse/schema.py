@@ -9,7 +9,7 @@ import duckdb
 
 from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, TABLE_TITLES, template_cells
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
 
 TABLES = """
@@ -18,6 +18,7 @@ create table if not exists schema_info (schema_version integer not null);
 create table if not exists reports (
     report_id varchar primary key,
     source_path varchar not null,
+    source_url varchar,                 -- where a crawled report was downloaded from
     sha256 varchar not null,
     size_bytes bigint,
     agency varchar,
@@ -82,6 +83,25 @@ create table if not exists runs (
     files_failed integer,
     facts_loaded bigint,
     checks_failed bigint
+);
+
+create table if not exists fetches (
+    crawl_id varchar not null,
+    source varchar not null,            -- the crawl source's name in the sources file
+    url varchar not null,
+    kind varchar not null,              -- listing / report / attachment
+    outcome varchar not null,           -- downloaded / not_modified / refused / failed
+    final_url varchar,
+    status integer,
+    content_type varchar,
+    http_charset varchar,               -- as the HTTP header declared it
+    etag varchar,
+    last_modified varchar,
+    fetched_at timestamp not null,
+    sha256 varchar,
+    raw_path varchar,                   -- raw/<sha256><suffix> next to the warehouse
+    reason varchar,                     -- why it was refused or failed
+    primary key (crawl_id, url)
 );
 
 create table if not exists cell_dictionary (
@@ -168,11 +188,21 @@ WIDE_VIEWS = {
 }
 
 
+#: What turns a warehouse of each older schema version into the next one.
+MIGRATIONS = {
+    1: "alter table reports add column if not exists source_url varchar",
+}
+
+
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(TABLES)
     version = conn.execute("select max(schema_version) from schema_info").fetchone()[0]
     if version is None:
         conn.execute("insert into schema_info values (?)", [SCHEMA_VERSION])
+    elif version < SCHEMA_VERSION:
+        for step in range(version, SCHEMA_VERSION):
+            conn.execute(MIGRATIONS[step])
+        conn.execute("update schema_info set schema_version = ?", [SCHEMA_VERSION])
     elif version > SCHEMA_VERSION:
         raise RuntimeError(
             f"the warehouse has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}): upgrade nianbao"
