@@ -46,6 +46,12 @@ def _print_summary(summary) -> None:
     )
     out = Console()
     out.print(table)
+    if summary.fetches:
+        out.print(
+            f"crawl: {summary.fetches['downloaded']} URLs downloaded, {summary.fetches['not_modified']} not modified, "
+            f"{summary.fetches['refused']} refused, {summary.fetches['failed']} failed (see the fetches table)",
+            markup=False, highlight=False,
+        )
     if summary.failures:
         out.print(f"[bold red]{len(summary.failures)} failed files[/bold red] (file: what is wrong):")
         for _, _, error in summary.failures[:MAX_FAILURES_SHOWN]:
@@ -76,19 +82,27 @@ def ingest(
 
     Unchanged files (same content, same parser version) are skipped; a changed file replaces its report. Exit code 0 when every file loaded, 1 when any failed (the others are still loaded), 2 for bad usage.
     """
+    _run_ingest(paths=paths, db=db, sources=sources, batch_files=batch_files, source_kinds=None)
+
+
+def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_files: int,
+                source_kinds: list[str] | None) -> None:
     from flows.ingest import IngestSummary, ingest_flow
     from flows.sources import SourcesFileError, load_sources
 
     if sources:
         try:
-            load_sources(sources)
+            listed = load_sources(sources)
         except SourcesFileError as exc:
             raise _fail("error", exc, 2) from exc
+        if source_kinds and not any(source.kind in source_kinds for source in listed):
+            raise _fail("error", f"{sources}: no [[sources]] entry of kind {' or '.join(source_kinds)}", 2)
     state = ingest_flow(
         paths=[str(p) for p in paths] if paths else None,
         db=str(db),
         sources=str(sources) if sources else None,
         batch_files=batch_files,
+        source_kinds=source_kinds,
         return_state=True,
     )
     result = state.result(raise_on_failure=False)
@@ -96,6 +110,21 @@ def ingest(
         _print_summary(result)
         raise typer.Exit(1 if result.files_failed else 0)
     raise _fail("nianbao ingest failed", result, 1)
+
+
+@app.command()
+def crawl(
+    sources: Annotated[
+        Path,
+        typer.Option(exists=True, dir_okay=False, help="The TOML sources file; its kind = \"crawl\" entries are crawled (see README)."),
+    ],
+    db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
+) -> None:
+    """Crawl the sites a sources file lists, download new or changed reports into raw/ beside the warehouse, and ingest them.
+
+    Polite (robots.txt, a delay per host), incremental (conditional requests) and resumable (a killed crawl picks up where it stopped). Every URL met is recorded in the fetches table. Exit code 0 when every report loaded, 1 when any failed, 2 for bad usage.
+    """
+    _run_ingest(paths=None, db=db, sources=sources, batch_files=500, source_kinds=["crawl"])
 
 
 @app.command()

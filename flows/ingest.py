@@ -23,12 +23,13 @@ from prefect.cache_policies import NO_CACHE
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
-from extractors.files import discover
+from extractors.crawl import CrawledDocument, CrawlOutcome, CrawlSettings, crawl
+from extractors.files import SourceRef, discover
 from extractors.report import PARSER_VERSION
 from flows.pipeline import extraction_code_version, process_batch
-from flows.sources import load_sources
+from flows.sources import CrawlSource, DirectorySource, load_sources
 from warehouse.staging import Staging, discard_path, publish, stage
-from warehouse.store import LoadBatch, WarehouseLocked, connect, known_files, load_batch, record_run
+from warehouse.store import LoadBatch, WarehouseLocked, connect, known_files, load_batch, record_fetches, record_run
 
 DEFAULT_DB = "nianbao.duckdb"
 SAMPLES_DIR = Path(__file__).with_name("samples")
@@ -48,6 +49,9 @@ class PlannedFile:
     path: str
     sha256: str
     size_bytes: int
+    #: For a crawled file: where it came from (its report id) and the charset the server declared.
+    url: str | None = None
+    http_charset: str | None = None
 
 
 @dataclass
@@ -69,6 +73,8 @@ class IngestSummary:
     files_failed: int = 0
     facts_loaded: int = 0
     checks_failed: int = 0
+    #: Crawl fetches by outcome: downloaded, not_modified, refused, failed.
+    fetches: Counter = field(default_factory=Counter)
     #: (path, reason, error) of every failed file.
     failures: list[tuple[str, str, str]] = field(default_factory=list)
 
@@ -88,6 +94,13 @@ class IngestSummary:
             f"| {self.files_seen} | {self.files_new} | {self.files_changed} | {self.files_unchanged} | "
             f"{self.files_loaded} | {self.files_failed} | {self.facts_loaded} | {self.checks_failed} |",
         ]
+        if self.fetches:
+            lines += [
+                "", "| URLs downloaded | not modified | refused | failed |", "|---:|---:|---:|---:|",
+                f"| {self.fetches['downloaded']} | {self.fetches['not_modified']} | {self.fetches['refused']} | "
+                f"{self.fetches['failed']} |",
+                "", "Refused and failed URLs, with the reason: `select * from fetches where outcome in ('refused', 'failed')`.",
+            ]
         if self.failures:
             reasons = Counter(reason for _, reason, _ in self.failures).most_common()
             lines += ["", "## Top failure reasons", "", "| reason | files |", "|---|---:|"]
@@ -116,8 +129,13 @@ def _batch_cache_key(context, parameters) -> str:
     """A batch is served from cache only for the same files, the same bytes and the same code."""
     digest = hashlib.sha256(f"{PARSER_VERSION}\n{extraction_code_version()}\n".encode())
     for planned in parameters["files"]:
-        digest.update(f"{planned.path}\0{planned.sha256}\n".encode())
+        digest.update(f"{planned.path}\0{planned.sha256}\0{planned.url}\0{planned.http_charset}\n".encode())
     return f"nianbao-extract-{digest.hexdigest()}"
+
+
+def raw_store_for(db: str) -> Path:
+    """Crawled files live beside the warehouse they feed: raw/<sha256><suffix>."""
+    return Path(db).with_name("raw")
 
 
 def batches(files: list[PlannedFile], max_bytes: int, max_files: int) -> list[list[PlannedFile]]:
@@ -136,12 +154,16 @@ def batches(files: list[PlannedFile], max_bytes: int, max_files: int) -> list[li
 
 
 @task(name="plan-files", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)
-def plan_files(paths: list[str], db: str) -> Plan:
+def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str) -> Plan:
     """Hash every file and compare with the published warehouse: unchanged files are not extracted again."""
     files = []
     for path in discover(paths):
         data = path.read_bytes()
         files.append(PlannedFile(str(path), hashlib.sha256(data).hexdigest(), len(data)))
+    for document in {d.path: d for d in crawled}.values():  # identical bytes at two URLs are one report
+        data = Path(document.path).read_bytes()
+        files.append(PlannedFile(document.path, hashlib.sha256(data).hexdigest(), len(data), document.url,
+                                 document.http_charset))
     known = {}
     if Path(db).exists():
         with connect(db, read_only=True) as conn:
@@ -149,7 +171,8 @@ def plan_files(paths: list[str], db: str) -> Plan:
     plan = Plan(to_process=[], unchanged=[])
     for planned in files:
         before = known.get(planned.path)
-        if before and before.sha256 == planned.sha256 and before.status == "loaded" and before.parser_version == PARSER_VERSION:
+        # The same bytes through the same parser give the same result, a failure included: not redone.
+        if before and before.sha256 == planned.sha256 and before.parser_version == PARSER_VERSION:
             plan.unchanged.append(planned.path)
         else:
             plan.to_process.append(planned)
@@ -166,7 +189,13 @@ def plan_files(paths: list[str], db: str) -> Plan:
 )
 def extract_batch(files: list[PlannedFile]) -> LoadBatch:
     """Pure work (files in, frames out), persisted so that a retried flow run reuses it."""
-    return process_batch([f.path for f in files])
+    return process_batch([SourceRef(f.path, f.url, f.http_charset) for f in files])
+
+
+@task(name="crawl-source", cache_policy=NO_CACHE)
+def crawl_source(settings: CrawlSettings, raw_root: str) -> CrawlOutcome:
+    """Download what is new on one site into the raw store; resumes the source's unfinished crawl."""
+    return crawl(settings, raw_root)
 
 
 @task(name="stage-warehouse", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)
@@ -182,9 +211,10 @@ def load_into_staging(staging: Staging, batch: LoadBatch, run_id: str) -> None:
 
 @task(name="publish-warehouse", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)
 def publish_warehouse(staging: Staging, run_id: str, run_name: str | None, started_at: datetime,
-                      status: str, counts: dict[str, int]) -> None:
-    """Record the run in the copy, then swap the copy in for the published file."""
+                      status: str, counts: dict[str, int], fetches: list[dict]) -> None:
+    """Record the run and its crawl fetches in the copy, then swap the copy in for the published file."""
     with connect(staging.path) as conn:
+        record_fetches(conn, fetches)
         record_run(conn, run_id, run_name, started_at, status, counts)
     publish(staging)
 
@@ -197,23 +227,36 @@ def ingest_flow(
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     batch_files: int = DEFAULT_BATCH_FILES,
     lock_retry_delays: list[float] = LOCK_RETRY_DELAYS,
+    source_kinds: list[str] | None = None,
 ):
     """Ingest report files into the DuckDB warehouse at `db`.
 
-    The files are `paths` plus those the `sources` file lists (read at run time); with
-    neither, the bundled samples. The night is loaded into a private copy of the warehouse
+    The files are `paths` plus what the `sources` file lists (read at run time: directories,
+    and sites to crawl into raw/ beside the warehouse), restricted to `source_kinds` when
+    given; with neither, the bundled samples. The night is loaded into a private copy of the warehouse
     and published at the end with one atomic rename, so readers never wait and never see
     half a night. A warehouse held by another writer is waited for `lock_retry_delays`
     (seconds between attempts) before the run fails.
     """
     logger = get_run_logger()
     started_at = datetime.now()
-    paths = list(paths or []) + [str(source.path) for source in (load_sources(sources) if sources else [])]
+    listed = [s for s in (load_sources(sources) if sources else []) if not source_kinds or s.kind in source_kinds]
+    paths = list(paths or []) + [str(source.path) for source in listed if isinstance(source, DirectorySource)]
     db = str(Path(db).resolve())
     run_id = flow_run.get_id() or uuid.uuid4().hex
     waiting = {"retries": len(lock_retry_delays), "retry_delay_seconds": lock_retry_delays}
     summary = IngestSummary(run_id=run_id)
-    plan = plan_files.with_options(**waiting)(paths or [str(SAMPLES_DIR)], db)
+    crawled: list[CrawledDocument] = []
+    fetches: list[dict] = []
+    for source in listed:
+        if isinstance(source, CrawlSource):
+            outcome = crawl_source.with_options(name=f"crawl-{source.name}")(source.settings, str(raw_store_for(db)))
+            crawled += outcome.documents
+            fetches += outcome.records
+            summary.fetches.update(record["outcome"] for record in outcome.records)
+    if not paths and not listed:
+        paths = [str(SAMPLES_DIR)]
+    plan = plan_files.with_options(**waiting)(paths, crawled, db)
     summary.files_seen = len(plan.to_process) + len(plan.unchanged)
     summary.files_unchanged = len(plan.unchanged)
     novelty = Counter(plan.novelty.values())
@@ -257,7 +300,7 @@ def ingest_flow(
             staging = stage_warehouse.with_options(**waiting)(db, run_id)
         status = "failed" if summary.files_failed else "completed"
         publish_warehouse.with_options(**waiting)(
-            staging, run_id, flow_run.get_name(), started_at, status, summary.counts()
+            staging, run_id, flow_run.get_name(), started_at, status, summary.counts(), fetches
         )
     except BaseException:
         if staging is not None:

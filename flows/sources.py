@@ -4,8 +4,16 @@ TOML, read at run time so that an edit takes effect at the next run:
 
     [[sources]]
     name = "county reports"     # optional, for logs
-    kind = "directory"          # the default; crawl sources come later
+    kind = "directory"          # the default
     path = "reports/2023"       # relative to this file
+
+    [[sources]]
+    name = "huaian"             # names the crawl's journal: keep it stable
+    kind = "crawl"
+    start_urls = ["http://www.example.gov.cn/zfxxgk/ndbg/index.html"]
+    allowed_domains = ["example.gov.cn"]   # default: the start URLs' hosts
+    link_patterns = ["年度报告", "年报"]     # the default
+    delay_seconds = 1.0         # per host; see CRAWL_OPTIONS for the rest
 
 Every problem is reported with the file and the entry it is in.
 """
@@ -13,10 +21,19 @@ Every problem is reported with the file and the entry it is in.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from urllib.parse import urlsplit
 
-SOURCE_KINDS = ("directory",)
+from extractors.crawl import CrawlSettings
+from extractors.fetch import FetchPolicy
+
+SOURCE_KINDS = ("directory", "crawl")
+#: Optional keys of a crawl source: FetchPolicy's and CrawlSettings' tunables, with their types.
+CRAWL_OPTIONS = {
+    **{f.name: f.type for f in fields(FetchPolicy) if f.name != "allowed_domains"},
+    **{f.name: f.type for f in fields(CrawlSettings) if f.name in ("max_listing_pages", "concurrency")},
+}
 
 
 class SourcesFileError(ValueError):
@@ -27,9 +44,45 @@ class SourcesFileError(ValueError):
 class DirectorySource:
     name: str
     path: Path
+    kind: str = "directory"
 
 
-def load_sources(sources_file: str | Path) -> list[DirectorySource]:
+@dataclass(frozen=True)
+class CrawlSource:
+    name: str
+    settings: CrawlSettings
+    kind: str = "crawl"
+
+
+def _crawl_source(entry: dict, where: str) -> CrawlSource:
+    urls = entry.get("start_urls")
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) and u for u in urls):
+        raise SourcesFileError(f"{where}: `start_urls` must be a list of listing-page URLs")
+    domains = entry.get("allowed_domains") or sorted({urlsplit(u).hostname or "" for u in urls})
+    patterns = entry.get("link_patterns") or None
+    options = {}
+    for key, value in entry.items():
+        if key in ("kind", "name", "start_urls", "allowed_domains", "link_patterns"):
+            continue
+        if key not in CRAWL_OPTIONS:
+            raise SourcesFileError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(CRAWL_OPTIONS))})")
+        wanted = {"float": (int, float), "int": int, "bool": bool}[CRAWL_OPTIONS[key]]
+        if not isinstance(value, wanted) or (CRAWL_OPTIONS[key] != "bool" and isinstance(value, bool)):
+            raise SourcesFileError(f"{where}: `{key}` must be a {CRAWL_OPTIONS[key]}, not {value!r}")
+        options[key] = value
+    name = str(entry.get("name") or domains[0])
+    policy = FetchPolicy(
+        allowed_domains=tuple(domains), **{k: v for k, v in options.items() if k in FetchPolicy.__dataclass_fields__}
+    )
+    settings = CrawlSettings(
+        name=name, start_urls=tuple(urls), policy=policy,
+        **({"link_patterns": tuple(patterns)} if patterns else {}),
+        **{k: v for k, v in options.items() if k in CrawlSettings.__dataclass_fields__},
+    )
+    return CrawlSource(name=name, settings=settings)
+
+
+def load_sources(sources_file: str | Path) -> list[DirectorySource | CrawlSource]:
     file = Path(sources_file)
     try:
         document = tomllib.loads(file.read_text(encoding="utf-8"))
@@ -46,6 +99,9 @@ def load_sources(sources_file: str | Path) -> list[DirectorySource]:
         kind = entry.get("kind", "directory")
         if kind not in SOURCE_KINDS:
             raise SourcesFileError(f"{where}: unknown kind {kind!r} (known: {', '.join(SOURCE_KINDS)})")
+        if kind == "crawl":
+            sources.append(_crawl_source(entry, where))
+            continue
         if not isinstance(entry.get("path"), str) or not entry["path"]:
             raise SourcesFileError(f"{where}: `path` is missing; it names a directory or file of reports")
         path = (file.parent / entry["path"]).expanduser().resolve()

@@ -19,6 +19,10 @@ import polars as pl
 
 from warehouse.schema import ensure_schema
 
+FETCH_COLUMNS = (
+    "crawl_id", "source", "url", "kind", "outcome", "final_url", "status", "content_type", "http_charset", "etag",
+    "last_modified", "fetched_at", "sha256", "raw_path", "reason",
+)
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 
 
@@ -129,3 +133,17 @@ def record_run(
             counts["files_unchanged"], counts["files_failed"], counts["facts_loaded"], counts["checks_failed"],
         ],
     )
+
+
+def record_fetches(conn: duckdb.DuckDBPyConnection, records: list[dict]) -> None:
+    """A crawl's fetches, one row per URL it met; a resumed crawl's earlier fetches are kept, not doubled."""
+    if not records:
+        return
+    frame = pl.DataFrame([{name: record.get(name) for name in FETCH_COLUMNS} for record in records],
+                         schema={name: pl.String for name in FETCH_COLUMNS} | {"status": pl.Int32})
+    frame = frame.with_columns(pl.col("fetched_at").str.to_datetime())
+    conn.register("_fetches", frame.to_arrow())
+    try:
+        conn.execute("insert or replace into fetches by name select * from _fetches")
+    finally:
+        conn.unregister("_fetches")

@@ -1,0 +1,244 @@
+"""Crawling a site's listing pages for annual reports, incrementally and resumably.
+
+Listing pages (and their pagination) are read for links whose text or URL looks like an
+annual report; each report page is downloaded, and so are the report attachments it links
+to. Every fetch is appended to a journal beside the raw store, so that a crawl killed half
+way resumes where it stopped, and the next crawl sends conditional requests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import lxml.html
+from lxml import etree
+
+from extractors.decode import decode_bytes
+from extractors.errors import ExtractionError
+from extractors.fetch import Fetcher, FetchPolicy, FetchResult
+from extractors.files import REPORT_SUFFIXES
+from extractors.rawstore import RawStore, suffix_for
+
+DEFAULT_LINK_PATTERNS = ("年度报告", "年报")
+#: Links that page through a listing. Not 首页: on most sites that is the site's home page.
+PAGINATION_TEXT = re.compile(r"^(下一页|下页|上一页|上页|\d{1,4})$")
+ATTACHMENT_SUFFIXES = frozenset({".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps"})
+_SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    name: str
+    start_urls: tuple[str, ...]
+    policy: FetchPolicy
+    #: A link is a report link when its text or URL contains one of these.
+    link_patterns: tuple[str, ...] = DEFAULT_LINK_PATTERNS
+    max_listing_pages: int = 200
+    concurrency: int = 4
+
+
+@dataclass(frozen=True)
+class CrawledDocument:
+    """A downloaded report, ready to ingest: its bytes in the raw store and where they came from."""
+
+    path: str
+    url: str
+    http_charset: str | None
+
+
+@dataclass
+class CrawlOutcome:
+    crawl_id: str
+    resumed: bool
+    #: One per URL the crawl met: fetched, not modified, refused or failed.
+    records: list[dict] = field(default_factory=list)
+    documents: list[CrawledDocument] = field(default_factory=list)
+
+
+class Journal:
+    """An append-only JSON-lines log of a source's crawls; the last line may be cut by a kill."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+
+    def entries(self) -> list[dict]:
+        if not self.path.exists():
+            return []
+        entries = []
+        for line in self.path.read_text(encoding="utf-8").splitlines():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue  # the line a killed crawl was writing
+        return entries
+
+    def append(self, entry: dict) -> None:
+        with self._lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with self.path.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(entry, ensure_ascii=False, default=str) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+
+
+def journal_path(raw_root: Path, source_name: str) -> Path:
+    slug = re.sub(r"[^\w.-]+", "-", source_name).strip("-") or "source"
+    return raw_root / f"crawl-{slug}.jsonl"
+
+
+class _Crawl:
+    def __init__(self, settings: CrawlSettings, raw_root: Path) -> None:
+        self.settings = settings
+        self.store = RawStore(raw_root)
+        self.journal = Journal(journal_path(raw_root, settings.name))
+        entries = self.journal.entries()
+        starts = [e for e in entries if e.get("event") == "start"]
+        finished = {e["crawl_id"] for e in entries if e.get("event") == "finish"}
+        unfinished = starts and starts[-1]["crawl_id"] not in finished
+        self.resumed = bool(unfinished)
+        self.crawl_id = starts[-1]["crawl_id"] if unfinished else uuid.uuid4().hex
+        fetches = [e for e in entries if e.get("event") == "fetch"]
+        #: What this crawl already did before it was killed: not fetched again.
+        self.done = {e["url"]: e for e in fetches if e["crawl_id"] == self.crawl_id}
+        #: The last time each URL was downloaded, for conditional requests.
+        self.previous = {e["url"]: e for e in fetches if e.get("raw_path")}
+        if not unfinished:
+            self.journal.append({"event": "start", "crawl_id": self.crawl_id, "source": settings.name,
+                                 "at": datetime.now().isoformat()})
+        self.fetcher = Fetcher(settings.policy)
+        self._lock = threading.Lock()
+
+    def visit(self, url: str, kind: str) -> tuple[dict, bytes | None]:
+        """Fetch a URL once per crawl; the record and, when there is one, the body."""
+        with self._lock:
+            record = self.done.get(url)
+        if record is None:
+            record = self._fetch(url, kind)
+            with self._lock:
+                self.done[url] = record
+        path = record.get("raw_path")
+        return record, Path(path).read_bytes() if path and Path(path).exists() else None
+
+    def _fetch(self, url: str, kind: str) -> dict:
+        before = self.previous.get(url)
+        usable = before and Path(before["raw_path"]).exists()
+        result = self.fetcher.fetch(
+            url, etag=before.get("etag") if usable else None, last_modified=before.get("last_modified") if usable else None
+        )
+        raw_path, sha256 = None, None
+        if result.outcome == "downloaded":
+            raw_path = str(self.store.put(result.body, suffix_for(urlsplit(result.final_url or url).path, result.content_type)))
+            sha256 = result.sha256
+        elif result.outcome == "not_modified":
+            raw_path, sha256 = before["raw_path"], before["sha256"]
+            result.http_charset = result.http_charset or before.get("http_charset")
+            result.content_type = result.content_type or before.get("content_type")
+        record = _record(self.crawl_id, self.settings.name, kind, result, raw_path, sha256)
+        self.journal.append(record)
+        return record
+
+    def run(self) -> CrawlOutcome:
+        try:
+            report_urls = self._read_listings()
+            with ThreadPoolExecutor(max_workers=self.settings.concurrency) as pool:
+                documents = [doc for docs in pool.map(self._report, report_urls) for doc in docs]
+        finally:
+            self.fetcher.close()
+        self.journal.append({"event": "finish", "crawl_id": self.crawl_id, "at": datetime.now().isoformat()})
+        return CrawlOutcome(
+            crawl_id=self.crawl_id, resumed=self.resumed, records=list(self.done.values()), documents=documents
+        )
+
+    def _read_listings(self) -> list[str]:
+        queue = list(self.settings.start_urls)
+        seen = set(queue)
+        report_urls: list[str] = []
+        pages = 0
+        while queue and pages < self.settings.max_listing_pages:
+            url = queue.pop(0)
+            pages += 1
+            record, body = self.visit(url, "listing")
+            if body is None:
+                continue
+            for link, text in _links(record, body):
+                if self._is_report_link(link, text):
+                    if link not in report_urls:
+                        report_urls.append(link)
+                elif PAGINATION_TEXT.match(text) and link not in seen:
+                    seen.add(link)
+                    queue.append(link)
+        return report_urls
+
+    def _is_report_link(self, url: str, text: str) -> bool:
+        return any(pattern in text or pattern in url for pattern in self.settings.link_patterns)
+
+    def _report(self, url: str) -> list[CrawledDocument]:
+        """The report page, or the report attachments it links to when it has readable ones."""
+        record, body = self.visit(url, "report")
+        if body is None:
+            return []
+        if not _is_html(record):
+            return [_document(record)]
+        attachments = [
+            link for link, _ in _links(record, body) if Path(urlsplit(link).path).suffix.lower() in ATTACHMENT_SUFFIXES
+        ]
+        readable = []
+        for link in dict.fromkeys(attachments):
+            attachment, content = self.visit(link, "attachment")
+            if content is not None and Path(attachment["raw_path"]).suffix in REPORT_SUFFIXES:
+                readable.append(_document(attachment))
+        return readable or [_document(record)]
+
+
+def crawl(settings: CrawlSettings, raw_root: str | Path) -> CrawlOutcome:
+    """Crawl one source into the raw store under raw_root; resumes the source's unfinished crawl if any."""
+    return _Crawl(settings, Path(raw_root)).run()
+
+
+def _record(crawl_id: str, source: str, kind: str, result: FetchResult, raw_path: str | None,
+            sha256: str | None) -> dict:
+    return {
+        "event": "fetch", "crawl_id": crawl_id, "source": source, "url": result.url, "kind": kind,
+        "outcome": result.outcome, "final_url": result.final_url, "status": result.status,
+        "content_type": result.content_type, "http_charset": result.http_charset, "etag": result.etag,
+        "last_modified": result.last_modified, "fetched_at": result.fetched_at.isoformat(), "sha256": sha256,
+        "raw_path": raw_path, "reason": result.reason,
+    }
+
+
+def _is_html(record: dict) -> bool:
+    return Path(record["raw_path"]).suffix in (".html", ".txt") or (record.get("content_type") or "").endswith("html")
+
+
+def _document(record: dict) -> CrawledDocument:
+    return CrawledDocument(path=record["raw_path"], url=record["url"], http_charset=record.get("http_charset"))
+
+
+def _links(record: dict, body: bytes) -> list[tuple[str, str]]:
+    """(absolute URL without fragment, link text) of every followable link on a page."""
+    try:
+        text = decode_bytes(record["url"], body, is_html=True, http_charset=record.get("http_charset")).text
+    except ExtractionError:
+        return []
+    try:
+        page = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return []
+    base = record.get("final_url") or record["url"]
+    links = []
+    for anchor in page.iter("a"):
+        href = (anchor.get("href") or "").strip()
+        if not href or href.lower().startswith(_SKIPPED_SCHEMES):
+            continue
+        links.append((urldefrag(urljoin(base, href)).url, " ".join(anchor.text_content().split())))
+    return links

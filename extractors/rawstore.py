@@ -1,0 +1,55 @@
+"""Downloaded bytes, stored once under their sha256, never half-written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+SUFFIX_BY_CONTENT_TYPE = {
+    "text/html": ".html",
+    "application/xhtml+xml": ".html",
+    "text/plain": ".txt",
+    "application/pdf": ".pdf",
+    "application/msword": ".doc",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "application/vnd.ms-excel": ".xls",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+}
+KNOWN_SUFFIXES = frozenset({".html", ".htm", ".shtml", ".txt", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps"})
+
+
+def suffix_for(url_path: str, content_type: str | None) -> str:
+    """The file suffix the readers dispatch on: the URL's when it is a known one, else the content type's."""
+    suffix = Path(url_path).suffix.lower()
+    if suffix in KNOWN_SUFFIXES:
+        return ".html" if suffix in (".htm", ".shtml") else suffix
+    return SUFFIX_BY_CONTENT_TYPE.get((content_type or "").lower(), ".bin")
+
+
+class RawStore:
+    """raw/<sha256><suffix>: a file's name is its content, so a second download of it costs nothing."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def path_for(self, sha256: str, suffix: str) -> Path:
+        return self.root / f"{sha256}{suffix}"
+
+    def put(self, data: bytes, suffix: str) -> Path:
+        self.root.mkdir(parents=True, exist_ok=True)
+        target = self.path_for(hashlib.sha256(data).hexdigest(), suffix)
+        if target.exists():
+            return target
+        fd, temporary = tempfile.mkstemp(dir=self.root, prefix=".download-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        return target

@@ -1,0 +1,186 @@
+"""`nianbao crawl` against a fake government site on 127.0.0.1: what it fetches, refuses, retries and loads."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from extractors.fetch import Fetcher, FetchPolicy
+from flows.cli import app
+from tests.conftest import HTML_FIXTURES, ROOT
+from tests.expected import fact_differences
+from tests.fake_site import FakeGovSite, write_sources
+
+runner = CliRunner()
+pytestmark = pytest.mark.usefixtures("prefect_server")
+
+#: Report pages that hold their report, and the fixture each one serves.
+REPORT_PAGES = {
+    "/ndbg/2019.html": "report_2019_gbk_wrong_meta",
+    "/ndbg/2021-utf8.html": "report_2021_utf8",
+    "/ndbg/gb2312.html": "report_2021_gb2312_no_meta",
+    "/ndbg/flaky.html": "report_2021_breaks_checks",
+}
+
+
+def crawl(sources: Path, db: Path):
+    return runner.invoke(app, ["crawl", "--sources", str(sources), "--db", str(db)], catch_exceptions=False)
+
+
+def query(db: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def paths(site: FakeGovSite, urls) -> set[str]:
+    return {url.replace(site.root, "") for url in urls}
+
+
+def test_a_crawl_fetches_what_it_may_refuses_what_it_must_and_loads_the_reports(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeGovSite() as site:
+        result = crawl(write_sources(tmp_path, site), db)
+        requested = site.paths_requested()
+    assert requested[:2] == ["/robots.txt", "/ndbg/index.html"]
+    assert sorted(requested) == sorted([
+        "/robots.txt", "/ndbg/index.html", "/ndbg/index_1.html",
+        "/ndbg/2019.html", "/ndbg/2021-utf8.html", "/ndbg/gb2312.html", "/ndbg/attachment.html",
+        "/files/2022-report.docx",                                       # 404 here: no retry
+        "/ndbg/flaky.html", "/ndbg/flaky.html", "/ndbg/flaky.html",      # 500, 500, then 200
+        "/ndbg/slow.html", "/ndbg/slow.html", "/ndbg/slow.html",         # timed out three times
+        "/loop/a.html", "/loop/b.html",                                  # then a.html again: a loop
+    ])
+    outcomes = {
+        url.replace(site.root, ""): (outcome, reason)
+        for url, outcome, reason in query(db, "select url, outcome, reason from fetches")
+    }
+    assert outcomes["/private/2017.html"] == ("refused", "disallowed by robots.txt")
+    assert outcomes["http://other.example.org/2016年报.html"] == (
+        "refused", "domain other.example.org is not in allowed_domains (127.0.0.1)"
+    )
+    assert outcomes["file:///etc/passwd"] == ("refused", "scheme file:// is not fetched (only http and https)")
+    assert outcomes["/loop/a.html"][0] == "failed" and outcomes["/loop/a.html"][1].startswith("redirect loop: ")
+    assert outcomes["/ndbg/slow.html"] == ("failed", "timed out (ReadTimeout) after 3 attempts")
+    assert outcomes["/files/2022-report.docx"] == ("failed", "HTTP 404")
+    assert outcomes["/ndbg/flaky.html"] == ("downloaded", None)
+    assert "/" not in outcomes and "/sitemap.html" not in outcomes  # 首页 and site navigation are not followed
+
+    loaded = dict(query(db, "select source_url, report_id from reports"))
+    assert paths(site, loaded) == set(REPORT_PAGES)
+    for page, fixture in REPORT_PAGES.items():
+        with duckdb.connect(str(db), read_only=True) as conn:
+            facts = pl.from_arrow(
+                conn.execute("select * from facts where report_id = ?", [loaded[site.root + page]]).to_arrow_table()
+            )
+        assert fact_differences(facts, HTML_FIXTURES / f"{fixture}.facts.csv") == [], page
+    # the attachment page has no readable attachment here, so the page itself was tried and is not a report
+    assert result.exit_code == 1
+    assert "no statistical table" in result.output
+
+
+def test_the_header_charset_meta_tag_and_bytes_disagreeing_are_decided_by_the_bytes_and_recorded(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeGovSite() as site:
+        crawl(write_sources(tmp_path, site), db)
+    rows = query(db, """select f.http_charset, r.declared_encoding, r.encoding, r.encoding_source
+                        from reports r join fetches f on f.url = r.source_url
+                        where r.source_url like '%/ndbg/2021-utf8.html'""")
+    assert rows == [("gbk", "utf-8", "utf-8", "utf-8")]  # header said GBK, meta and bytes UTF-8
+    rows = query(db, """select f.http_charset, r.declared_encoding, r.encoding, r.encoding_source
+                        from reports r join fetches f on f.url = r.source_url
+                        where r.source_url like '%/ndbg/flaky.html'""")
+    assert rows == [("utf-8", "utf-8", "utf-8", "http-header")]
+
+
+def test_a_second_crawl_of_an_unchanged_site_sends_conditional_requests_and_loads_nothing(tmp_path):
+    db = tmp_path / "w.duckdb"
+    with FakeGovSite() as site:
+        sources = write_sources(tmp_path, site)
+        crawl(sources, db)
+        raw_files = sorted(p.name for p in (tmp_path / "raw").iterdir())
+        site.requests.clear()
+        crawl(sources, db)
+        unconditional = site.paths_requested(conditional=False)
+        conditional = site.paths_requested(conditional=True)
+    assert sorted(set(conditional)) == sorted([
+        "/ndbg/index.html", "/ndbg/index_1.html", "/ndbg/attachment.html", *REPORT_PAGES,
+    ])
+    # only what has nothing to compare with is asked for in full: robots.txt and what failed last time
+    assert sorted(set(unconditional)) == ["/files/2022-report.docx", "/loop/a.html", "/loop/b.html",
+                                          "/ndbg/slow.html", "/robots.txt"]
+    assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == raw_files
+    last_run = query(db, "select files_loaded, files_unchanged from runs order by started_at desc limit 1")
+    assert last_run == [(0, 5)]
+    assert query(db, "select outcome, count(*) from fetches where outcome in ('downloaded', 'not_modified') "
+                     "group by all order by all") == [("downloaded", 7), ("not_modified", 7)]
+
+
+def test_a_killed_crawl_resumes_without_downloading_again_and_ends_like_an_uninterrupted_one(tmp_path):
+    from prefect.settings import PREFECT_API_URL
+
+    killed, whole = tmp_path / "killed", tmp_path / "whole"
+    killed.mkdir(), whole.mkdir()
+    with FakeGovSite(slow_seconds=0.6) as site:
+        sources = write_sources(killed, site, delay_seconds=0.25)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "crawl", "--sources", str(sources), "--db", str(killed / "w.duckdb")],
+            cwd=ROOT, env={**os.environ, "PREFECT_API_URL": PREFECT_API_URL.value()},
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        journal = killed / "raw" / "crawl-fake-gov.jsonl"
+
+        def downloaded_before_kill() -> list[str]:
+            if not journal.exists():
+                return []
+            entries = [json.loads(line) for line in journal.read_text().splitlines() if line.endswith("}")]
+            return [e["url"] for e in entries if e.get("outcome") == "downloaded"]
+
+        deadline = time.monotonic() + 120
+        while len(downloaded_before_kill()) < 4 and time.monotonic() < deadline and process.poll() is None:
+            time.sleep(0.02)
+        assert process.poll() is None, "the crawl ended before it could be killed half way"
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait()
+        done = paths(site, downloaded_before_kill())
+        assert len(done) >= 4
+        site.requests.clear()
+        crawl(sources, killed / "w.duckdb")
+        again = set(site.paths_requested())
+        assert not (done - {"/robots.txt"}) & again, "a resumed crawl downloaded again what it had"
+
+        site.flaky_failures_left = 2
+        crawl(write_sources(whole, site), whole / "w.duckdb")
+
+    def state(db: Path) -> dict[str, pl.DataFrame]:
+        with duckdb.connect(str(db), read_only=True) as conn:
+            return {
+                "reports": conn.sql("select * exclude (run_id, loaded_at, source_path) from reports order by all").pl(),
+                "facts": conn.sql("select * from facts order by all").pl(),
+                "checks": conn.sql("select * from checks order by all").pl(),
+                "fetches": conn.sql("select url, outcome, status, sha256, reason from fetches order by all").pl(),
+            }
+
+    resumed, uninterrupted = state(killed / "w.duckdb"), state(whole / "w.duckdb")
+    for table in resumed:
+        assert resumed[table].equals(uninterrupted[table]), table
+
+
+def test_private_and_loopback_addresses_are_refused_unless_a_source_allows_them():
+    fetcher = Fetcher(FetchPolicy(allowed_domains=("127.0.0.1", "localhost")))
+    try:
+        assert fetcher.refusal("http://127.0.0.1/report.html") == (
+            "127.0.0.1 resolves to 127.0.0.1, a private, loopback or link-local address"
+        )
+        assert fetcher.refusal("http://localhost/report.html").startswith("localhost resolves to ")
+    finally:
+        fetcher.close()
