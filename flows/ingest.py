@@ -11,7 +11,6 @@ Failed when any file failed, after every good file has been published.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -243,7 +242,7 @@ def ingest_flow(
     listed = [s for s in (load_sources(sources) if sources else []) if not source_kinds or s.kind in source_kinds]
     paths = list(paths or []) + [str(source.path) for source in listed if isinstance(source, DirectorySource)]
     db = str(Path(db).resolve())
-    run_id = flow_run.get_id() or uuid.uuid4().hex
+    run_id = flow_run.get_id()
     waiting = {"retries": len(lock_retry_delays), "retry_delay_seconds": lock_retry_delays}
     summary = IngestSummary(run_id=run_id)
     crawled: list[CrawledDocument] = []
