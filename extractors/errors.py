@@ -44,3 +44,33 @@ class TableLayoutError(ExtractionError):
 
 class MissingMetadata(ExtractionError):
     reason = "missing_metadata"
+
+
+class UnreadableContainer(ExtractionError):
+    """A .docx that is not a zip, a .pdf that is not a PDF, a container whose parts are broken."""
+
+    reason = "unreadable_container"
+
+
+class UnsafeArchive(ExtractionError):
+    """A zip (DOCX) that would expand past the limits: a zip bomb, an oversized part, too many parts."""
+
+    reason = "unsafe_archive"
+
+
+class NoTextLayer(ExtractionError):
+    reason = "no_text_layer"
+
+
+class EncryptedFile(ExtractionError):
+    reason = "encrypted"
+
+
+class ConverterMissing(ExtractionError):
+    """A format that needs an external converter (LibreOffice for .doc) that is not installed."""
+
+    reason = "converter_missing"
+
+
+class ConversionFailed(ExtractionError):
+    reason = "conversion_failed"

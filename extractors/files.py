@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPORT_SUFFIXES = frozenset({".txt", ".htm", ".html", ".shtml"})
+REPORT_SUFFIXES = frozenset({".txt", ".htm", ".html", ".shtml", ".docx", ".pdf", ".doc"})
 
 
 @dataclass(frozen=True)

@@ -77,12 +77,24 @@ def has_values(values: list[str]) -> bool:
 
 
 def fit_values(values: list[str], expected: int, where: str, path: str) -> list[str | None]:
-    """Align a row's value cells to `expected` columns; None marks a column the row lacks."""
+    """Align a row's value cells to `expected` columns; None marks a column the row lacks.
+
+    Surplus empty cells are dropped from the end and the start in turn, end first: a merged
+    label leaves one empty cell on each side of the numbers in row-per-line text (seed 002:
+    label, '', 14 … 14, ''), so a blank last number must not pull the whole row left.
+    """
     fitted = list(values)
-    while len(fitted) > expected and not normalise_label(fitted[-1]):
-        fitted.pop()
-    while len(fitted) > expected and not normalise_label(fitted[0]):
-        fitted.pop(0)
+    from_end = True
+    while len(fitted) > expected:
+        if from_end and not normalise_label(fitted[-1]):
+            fitted.pop()
+        elif not normalise_label(fitted[0]):
+            fitted.pop(0)
+        elif not normalise_label(fitted[-1]):
+            fitted.pop()
+        else:
+            break
+        from_end = not from_end
     if len(fitted) > expected:
         raise TableLayoutError(
             path, f"{where}: {len(fitted)} value cells where the template has {expected} columns ({fitted!r})"
@@ -194,13 +206,20 @@ class _Requests:
         return cells
 
 
+_REVIEW_WIDTH = len(columns_for("2021", REVIEW_LITIGATION)) * len(REVIEW_GROUPS)
+
+
 @dataclass
 class _ReviewLitigation:
     group_rows: dict[str, list[str]] = field(default_factory=dict)
     data_rows: list[list[str]] = field(default_factory=list)
+    #: A full row of empty cells under the header: a report with no cases that writes nothing for 0.
+    blank_rows: list[list[str]] = field(default_factory=list)
 
     def add(self, labels: list[str], values: list[str]) -> None:
         if not has_values(values):
+            if not labels and len(values) >= _REVIEW_WIDTH:
+                self.blank_rows.append(values)
             return
         group = review_group(labels[-1]) if labels else None
         if group and len([v for v in values if normalise_label(v)]) <= 5:
@@ -210,13 +229,14 @@ class _ReviewLitigation:
 
     @property
     def found(self) -> bool:
-        return bool(self.group_rows or self.data_rows)
+        return bool(self.group_rows or self.data_rows or self.blank_rows)
 
     def cells(self, path: str) -> list[Cell]:
         columns = columns_for("2021", REVIEW_LITIGATION)
         where = TABLE_TITLES[REVIEW_LITIGATION]
-        if self.data_rows:
-            fitted = fit_values(self.data_rows[0], len(columns) * len(REVIEW_GROUPS), where, path)
+        data_rows = self.data_rows or ([] if self.group_rows else self.blank_rows)
+        if data_rows:
+            fitted = fit_values(data_rows[0], _REVIEW_WIDTH, where, path)
             by_group = {g: fitted[i * len(columns) : (i + 1) * len(columns)] for i, g in enumerate(REVIEW_GROUPS)}
         else:
             by_group = {g: fit_values(v, len(columns), f"{where}, {g}", path) for g, v in self.group_rows.items()}

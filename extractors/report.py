@@ -3,29 +3,39 @@
 file bytes -> text (decode) -> paragraphs and rows (document, html) -> cells by code
 (locate) + title, agency, year, signature (metadata). Nothing here interprets numbers:
 every cell keeps the text it was printed with, and transforms/ turns it into facts.
+DOCX, PDF and DOC files skip the decoding: their readers (docx, pdf, legacy_doc) make the
+same paragraphs and rows from the container, so one path carries the numbers whatever it was.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
 from extractors.decode import DecodedText, decode_bytes
 from extractors.document import Document, parse_text
-from extractors.errors import MissingMetadata
+from extractors.docx import parse_docx
+from extractors.errors import EmptyFile, ExtractionError, MissingMetadata
 from extractors.files import SourceFile
 from extractors.html import parse_html
+from extractors.legacy_doc import OLE2_MAGIC, RTF_MAGIC, parse_doc
 from extractors.locate import Cell, locate_tables
 from extractors.metadata import read_metadata
+from extractors.pdf import parse_pdf
 
 #: Bump when a change to extraction can change what a file yields: files loaded by an
 #: older parser are then extracted again instead of being skipped as unchanged.
-PARSER_VERSION = "1"
+#: 2: DOCX, PDF and DOC readers (such files failed as binary under 1).
+PARSER_VERSION = "2"
 
 _HTML_SUFFIXES = frozenset({".htm", ".html", ".shtml", ".xhtml"})
 _LOOKS_LIKE_HTML = re.compile(r"^\s*(<!doctype html|<html|<\?xml|<head|<meta|<body)", re.IGNORECASE)
+_ZIP_MAGIC = b"PK\x03\x04"
+#: What the binary containers record instead of a text encoding: they are not decoded as text.
+_NOT_DECODED = DecodedText(text="", encoding=None, encoding_source=None, declared_encoding=None)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -73,16 +83,62 @@ def report_id_for(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
-def read_document(source: SourceFile) -> tuple[Document, DecodedText]:
-    """Decode and parse; a .txt that is really an HTML page is read as HTML."""
+def container_of(source: SourceFile) -> str:
+    """'pdf', 'docx', 'doc' or 'text' (text and HTML): by suffix, and by magic bytes where they tell.
+
+    A .docx is always read as one (and refused when it is not a zip). A .doc may be Word 97-2003
+    (OLE2), RTF, a DOCX, or an HTML page saved by Word under that name. Any file that starts as a
+    PDF is read as one.
+    """
+    head = source.data[:1024]
+    if source.suffix == ".pdf" or head.startswith(b"%PDF"):
+        return "pdf"
+    if source.suffix == ".docx":
+        return "docx"
+    if head.startswith(OLE2_MAGIC) or (source.suffix == ".doc" and head.lstrip().startswith(RTF_MAGIC)):
+        return "doc"
+    if head.startswith(_ZIP_MAGIC) and (source.suffix == ".doc" or b"word/" in source.data[:65536]):
+        return "docx"
+    return "text"
+
+
+def read_documents(source: SourceFile) -> tuple[Iterator[Document], DecodedText]:
+    """The file as paragraphs and rows; a PDF may offer a second reading (by text positions) after
+    its ruled grid, tried when the first does not yield the tables."""
+    container = container_of(source)
+    if container != "text" and not source.data.strip():
+        raise EmptyFile(source.path)
+    if container == "pdf":
+        return parse_pdf(source.path, source.data), _NOT_DECODED
+    if container == "docx":
+        return iter([parse_docx(source.path, source.data)]), _NOT_DECODED
+    if container == "doc":
+        return iter([parse_doc(source.path, source.data)]), _NOT_DECODED
     is_html = source.suffix in _HTML_SUFFIXES or bool(_LOOKS_LIKE_HTML.match(source.data[:512].decode("latin-1")))
     decoded = decode_bytes(source.path, source.data, is_html=is_html, http_charset=source.http_charset)
     document = parse_html(source.path, decoded.text) if is_html else parse_text(decoded.text)
-    return document, decoded
+    return iter([document]), decoded
+
+
+def read_document(source: SourceFile) -> tuple[Document, DecodedText]:
+    """Decode and parse; a .txt that is really an HTML page is read as HTML."""
+    documents, decoded = read_documents(source)
+    return next(documents), decoded
 
 
 def extract_report(source: SourceFile) -> ExtractedReport:
-    document, decoded = read_document(source)
+    documents, decoded = read_documents(source)
+    first_error: ExtractionError | None = None
+    for document in documents:
+        try:
+            return _extract(source, document, decoded)
+        except ExtractionError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    raise first_error
+
+
+def _extract(source: SourceFile, document: Document, decoded: DecodedText) -> ExtractedReport:
     metadata = read_metadata(document)
     if metadata.year is None:
         raise MissingMetadata(

@@ -74,6 +74,37 @@ def test_a_report_without_table_c_names_the_missing_table():
         locate_tables(parse_text(without_c), "no_c.txt")
 
 
+def test_a_blank_total_at_the_end_of_a_row_per_line_row_does_not_pull_the_row_left():
+    """Seed 002 prints a merged label as: label, '', the seven numbers, ''. A blank 总计 leaves two
+    empty cells at the end: the numbers must stay under their columns."""
+    row = "一、本年新收政府信息公开申请数量\t\t14\t0\t0\t0\t0\t0\t14\t"
+    assert row in SEED_002
+    cells = cells_of(SEED_002.replace(row, "一、本年新收政府信息公开申请数量\t\t14\t0\t0\t0\t0\t0\t\t"))
+    assert cells[("new_received", "natural_person")] == "14"
+    assert cells[("new_received", "other_org")] == "0"
+    assert cells[("new_received", "total")] == ""
+
+
+def test_a_blank_first_number_in_a_row_per_line_row_keeps_the_others_in_place():
+    row = "二、上年结转政府信息公开申请数量\t\t0\t0\t0\t0\t0\t0\t0\t"
+    assert row in SEED_002
+    cells = cells_of(SEED_002.replace(row, "二、上年结转政府信息公开申请数量\t\t\t0\t0\t0\t0\t0\t5\t"))
+    assert cells[("carried_over", "natural_person")] == ""
+    assert cells[("carried_over", "commercial_enterprise")] == "0"
+    assert cells[("carried_over", "total")] == "5"
+
+
+def test_a_table_c_printed_with_every_cell_blank_is_read_as_blank_cells():
+    """An agency with no cases that writes nothing for 0 leaves the whole data row of table C empty."""
+    zeros = "\t".join(["0"] * 15)
+    assert SEED_002.count(zeros) == 1
+    tables = locate_tables(parse_text(SEED_002.replace(zeros, "\t" * 14)), "blank_c.txt")
+    review = {(c.row_code, c.col_code): c.raw_text for c in tables.cells if c.table_code == "review_litigation"}
+    assert len(review) == 15
+    assert set(review.values()) == {""}
+    assert review.keys() >= {("review", "total"), ("litigation_direct", "upheld"), ("litigation_after_review", "pending")}
+
+
 def test_column_order_is_read_from_the_header():
     reordered = "\n".join(
         [

@@ -47,11 +47,13 @@ def template_cells() -> tuple[TemplateCell, ...]:
         return tuple(TemplateCell(**row) for row in csv.DictReader(handle))
 
 
+@cache
 def cells_for(template: str, table_code: str) -> tuple[TemplateCell, ...]:
     """The cells of one table in one template version, in template order."""
     return tuple(c for c in template_cells() if c.template == template and c.table_code == table_code)
 
 
+@cache
 def columns_for(template: str, table_code: str, item: str = "") -> tuple[str, ...]:
     """Column codes of a table (or of one article-20 item of table A), in template order."""
     seen: dict[str, None] = {}
@@ -61,6 +63,7 @@ def columns_for(template: str, table_code: str, item: str = "") -> tuple[str, ..
     return tuple(seen)
 
 
+@cache
 def rows_for(template: str, table_code: str) -> tuple[str, ...]:
     seen: dict[str, None] = {}
     for cell in cells_for(template, table_code):

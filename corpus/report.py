@@ -1,0 +1,236 @@
+"""One synthetic report, from its index to its bytes and its truth.
+
+Everything about report i is drawn from one generator seeded by (seed, i), so a report
+never depends on which worker made it or on the reports before it. The choices mirror
+DOMAIN.md: the template version follows the year except for the agencies that use the
+wrong one, some pair a 2021 table A with the 2019 single （六） row, titles take the three
+published forms, a signature usually closes the report.
+
+Formats are renderers in FORMATS: a DOCX renderer (when the project reads DOCX) is one
+more entry that turns the same title lines, blocks and signature into a document.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import cache
+
+from corpus import html, numbers, printing, tables, text, vocabulary
+from corpus.document import Block, Content, Paragraph, TableBlock
+from corpus.grid import Table
+from corpus.numbers import Break, Key
+from corpus.printing import Printed
+from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, cells_for
+
+BREAK_RATE = 0.03
+FORMAT_WEIGHTS = {"html": 60, "text": 40}
+_YEARS = (2019, 2020, 2021, 2022, 2023, 2024)
+_YEAR_WEIGHTS = (10, 14, 18, 20, 20, 18)
+_CHINESE_DIGITS = "〇一二三四五六七八九"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    suffix: str
+    layout: str
+    encoding: str
+    declared_charset: str | None
+    charset_declaration: str | None  # correct / none / wrong (HTML only)
+    data: bytes
+
+
+@dataclass(frozen=True)
+class CellKeys:
+    """The cells of one pair of versions as columns: the truth of every such report repeats them."""
+
+    versions: tuple[str, ...]
+    tables: tuple[str, ...]
+    rows: tuple[str, ...]
+    cols: tuple[str, ...]
+    keys: tuple[Key, ...]
+
+
+@dataclass(frozen=True)
+class SynthReport:
+    file: str
+    format: str
+    rendered: Rendered
+    agency: str
+    year: int
+    title_form: str
+    signature_date: date | None
+    active_version: str
+    requests_version: str
+    broken: Break | None
+    #: Every cell the report prints, in template order, and how each was printed.
+    keys: CellKeys
+    printed: list[Printed]
+
+
+def _versions(rng: random.Random, year: int) -> tuple[str, str]:
+    """(table A, table B) versions: by year, except agencies using the wrong one, and the mixed 2021/2019."""
+    active = "2019" if year <= 2020 else "2021"
+    if rng.random() < 0.04:
+        active = "2021" if active == "2019" else "2019"
+    requests = "2019" if active == "2021" and rng.random() < 0.05 else active
+    return active, requests
+
+
+def _chinese_number(n: int) -> str:
+    """1..31 as written in dates: 一, 十, 十五, 二十, 二十一."""
+    tens, units = divmod(n, 10)
+    prefix = "" if tens == 0 else "十" if tens == 1 else _CHINESE_DIGITS[tens] + "十"
+    return prefix + (_CHINESE_DIGITS[units] if units else "")
+
+
+def _chinese_date(day: date) -> str:
+    """二〇二四年一月二十日."""
+    year = "".join(_CHINESE_DIGITS[int(d)] for d in str(day.year))
+    return f"{year}年{_chinese_number(day.month)}月{_chinese_number(day.day)}日"
+
+
+def _title(rng: random.Random, agency: str, year: int) -> tuple[str, list[str]]:
+    form = rng.choices(("two_lines", "guanyu", "one_line", "wrapped"), (45, 20, 25, 10))[0]
+    if form == "two_lines":
+        return form, [agency, f"{year}年{rng.choice(('', '度'))}政府信息公开工作年度报告"]
+    if form == "guanyu":
+        return form, [agency, f"关于{year}年度政府信息公开工作的报告"]
+    if form == "one_line":
+        space = rng.choice(("", " "))
+        return form, [f"{agency}{space}{year}{space}年政府信息公开工作年度报告"]
+    return form, [f"{agency}{year}年政府信息公开", "工作年度报告"]
+
+
+def _fill(template: str, rng: random.Random, agency: str, year: int, received: int) -> str:
+    return template.format(
+        agency=agency, year=year, next_year=year + 1, received=received,
+        published=rng.randint(20, 900), small=rng.randint(1, 12), medium=rng.randint(10, 300),
+    )
+
+
+def _content(rng: random.Random, agency: str, year: int, grids: dict[str, Table], received: int,
+             signature: date | None) -> Content:
+    form, title_lines = _title(rng, agency, year)
+    heading = {section: vocabulary.heading(rng, section) for section in vocabulary.HEADINGS}
+    blocks: list[Block] = [Paragraph(_fill(vocabulary.INTRO, rng, agency, year, received))]
+    blocks.append(Paragraph(heading["overview"]))
+    chosen = [p for p in vocabulary.OVERVIEW[1:] if rng.random() < 0.7]
+    blocks += [Paragraph(_fill(p, rng, agency, year, received)) for p in vocabulary.OVERVIEW[:1] + tuple(chosen)]
+    for section in ("active", "requests", "review"):
+        blocks.append(Paragraph(heading[section]))
+        if rng.random() < 0.04:
+            blocks.append(Paragraph(heading[section]))  # some reports repeat a heading
+        blocks.append(TableBlock(grids[section], section))
+    blocks.append(Paragraph(heading["problems"]))
+    blocks += [Paragraph(_fill(p, rng, agency, year, received)) for p in vocabulary.PROBLEMS]
+    blocks.append(Paragraph(heading["other"]))
+    blocks += [Paragraph(_fill(p, rng, agency, year, received)) for p in vocabulary.OTHER if rng.random() < 0.7]
+    signature_lines = []
+    if signature:
+        written = _chinese_date(signature) if rng.random() < 0.1 else f"{signature.year}年{signature.month}月{signature.day}日"
+        signature_lines = [agency, written]
+    return Content(agency, vocabulary.site_name(agency), year, form, title_lines, blocks,
+                   frozenset(heading.values()), signature_lines)
+
+
+# ---- renderers -------------------------------------------------------------------------
+
+_TEXT_ENCODINGS = (("utf-8", 65), ("utf-8-sig", 10), ("gbk", 25))
+_HTML_ENCODINGS = (("utf-8", 50), ("gbk", 35), ("gb18030", 15))
+_CORRECT_LABELS = {"utf-8": ("utf-8", "UTF-8"), "gbk": ("gb2312", "GB2312", "gbk", "GBK"), "gb18030": ("gb18030", "GB18030")}
+_WRONG_LABELS = {"utf-8": ("gb2312", "gbk"), "gbk": ("utf-8",), "gb18030": ("utf-8",)}
+
+
+def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
+    return rng.choices([w[0] for w in weighted], [w[1] for w in weighted])[0]
+
+
+def render_text(content: Content, rng: random.Random) -> Rendered:
+    layout = rng.choices(("cell-per-line", "row-per-line"), (70, 30))[0]
+    quirks = text.text_quirks(rng)
+    blocks = list(content.blocks)
+    if quirks.bookmark:
+        blocks[0] = Paragraph(text.BOOKMARK + blocks[0].text)
+    head = [Paragraph(line) for line in content.title_lines] + [Paragraph("")]
+    tail = [Paragraph(line) for line in content.signature_lines]
+    render = text.cell_per_line if layout == "cell-per-line" else text.row_per_line
+    encoding = _pick(rng, _TEXT_ENCODINGS)
+    body = render(head + blocks + tail, rng, quirks)
+    return Rendered(".txt", f"text/{layout}", encoding, None, None, body.encode(encoding))
+
+
+def render_html(content: Content, rng: random.Random) -> Rendered:
+    style = html.page_style(rng)
+    encoding = _pick(rng, _HTML_ENCODINGS)
+    declaration = rng.choices(("correct", "none", "wrong"), (70, 15, 15))[0]
+    labels = {"correct": _CORRECT_LABELS, "wrong": _WRONG_LABELS}.get(declaration)
+    declared = rng.choice(labels[encoding]) if labels else None
+    column, agency, year = "政府信息公开年报", content.agency, content.year
+    if rng.random() < 0.7:
+        html_title = f"{agency}{year}年政府信息公开工作年度报告_{column}_{content.site}"
+    else:
+        html_title = f"{agency}关于{year}年度政府信息公开工作的报告 - {content.site}"
+    data = html.render_page(content, style, encoding, declared, html_title, column, rng)
+    suffix = rng.choices((".html", ".htm", ".shtml"), (80, 15, 5))[0]
+    layout = f"html/{style.skin}" + ("-flat" if style.flat else "")
+    return Rendered(suffix, layout, encoding, declared, declaration, data)
+
+
+#: One renderer per file format; a new format (DOCX) is one more entry here.
+FORMATS: dict[str, Callable[[Content, random.Random], Rendered]] = {"html": render_html, "text": render_text}
+
+
+# ---- one report ------------------------------------------------------------------------
+
+@cache
+def template_keys(active: str, requests: str) -> CellKeys:
+    """Every cell a report with these versions of tables A and B prints (table C as table A's version)."""
+    cells = cells_for(active, ACTIVE_DISCLOSURE) + cells_for(requests, REQUESTS) + cells_for(active, REVIEW_LITIGATION)
+    columns = [tuple(getattr(c, name) for c in cells) for name in ("template", "table_code", "row_code", "col_code")]
+    return CellKeys(*columns, keys=tuple(zip(*columns[1:])))
+
+
+def make_report(seed: int, index: int, formats: tuple[str, ...], break_rate: float = BREAK_RATE) -> SynthReport:
+    """Report `index` of the corpus of `seed`: numbers, then how they are printed, then the file."""
+    rng = random.Random(f"nianbao-synth:{seed}:{index}")
+    fmt = rng.choices(formats, [FORMAT_WEIGHTS.get(f, 1) for f in formats])[0]
+    agency = vocabulary.agency(rng)
+    year = rng.choices(_YEARS, _YEAR_WEIGHTS)[0]
+    active_version, requests_version = _versions(rng, year)
+
+    values = numbers.active_values(rng, active_version)
+    values.update(numbers.requests_values(rng, requests_version))
+    values.update(numbers.review_values(rng))
+    broken = numbers.inject_break(rng, values, rng.choice(numbers.BREAK_KINDS)) if rng.random() < break_rate else None
+    received = values[(REQUESTS, "new_received", "total")] or 0
+
+    style = printing.number_style(rng)
+    keys = template_keys(active_version, requests_version)
+    printed = [printing.print_value(rng, style, key[2], values[key]) for key in keys.keys]
+    texts = {key: p.text for key, p in zip(keys.keys, printed)}
+    labels = tables.label_style(rng)
+    grids = {
+        "active": tables.active_table(active_version, texts, labels),
+        "requests": tables.requests_table(requests_version, texts, labels),
+        "review": tables.review_table(texts, labels),
+    }
+    signature = date(year + 1, rng.randint(1, 3), rng.randint(1, 28)) if rng.random() < 0.9 else None
+    content = _content(rng, agency, year, grids, received, signature)
+    rendered = FORMATS[fmt](content, rng)
+    return SynthReport(
+        file=f"{index // 1000:05d}/{index:07d}{rendered.suffix}",
+        format=fmt,
+        rendered=rendered,
+        agency=agency,
+        year=year,
+        title_form=content.title_form,
+        signature_date=signature,
+        active_version=active_version,
+        requests_version=requests_version,
+        broken=broken,
+        keys=keys,
+        printed=printed,
+    )

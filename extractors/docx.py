@@ -1,0 +1,160 @@
+"""DOCX reports to paragraphs and rows, with python-docx.
+
+A .docx is a zip of XML parts, so the zip is checked before python-docx opens it: a file that
+is not a zip, a zip bomb (a member that inflates far beyond its compressed size, or parts
+adding up to more than any report needs) and an oversized member are refused with an
+UnsafeArchive or UnreadableContainer error. The limits apply to the sizes the zip declares,
+and Python's zipfile never inflates a member past its declared size (it stops there and the
+CRC check fails), so a zip that lies about its sizes cannot get past them either.
+
+XML: python-docx parses every part with its own lxml parser, built with
+resolve_entities=False, and lxml parsers never load from the network (no_network=True is
+lxml's default). Neither DTDs nor external entities are ever fetched; external relationships
+(linked images, hyperlinks) are recorded by python-docx as targets and never opened.
+
+A table that holds other tables is page layout: its cells are read as content.
+
+Merged cells: python-docx returns a cell spanning several grid columns once per column, and
+the top cell of a vertical merge again in each row it spans. Each underlying <w:tc> is read
+once, where it starts, as HTML's rowspan/colspan would print it; the locator aligns values
+by labels, not positions.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+
+from lxml import etree
+
+from extractors.document import Block, Document, Paragraph, Row
+from extractors.errors import UnreadableContainer, UnsafeArchive
+
+READER = "docx/python-docx"
+
+#: A report's document.xml is well under 5 MB; images can be a few MB each.
+MAX_MEMBER_BYTES = 64 * 1024 * 1024
+MAX_TOTAL_BYTES = 256 * 1024 * 1024
+MAX_MEMBERS = 5000
+#: Word's XML deflates 5-30x; a zip bomb's members hundreds or thousands of times.
+MAX_RATIO = 200
+#: Members smaller than this are not judged by their ratio: a tiny part can compress very well.
+RATIO_CHECKED_FROM_BYTES = 1024 * 1024
+
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+_P, _TBL, _SDT, _SDT_CONTENT = f"{{{_W}}}p", f"{{{_W}}}tbl", f"{{{_W}}}sdt", f"{{{_W}}}sdtContent"
+_TXBX_CONTENT, _FALLBACK = f"{{{_W}}}txbxContent", f"{{{_MC}}}Fallback"
+_CUSTOM_XML = f"{{{_W}}}customXml"
+
+
+def check_zip(path: str, data: bytes, *, what: str = "DOCX") -> None:
+    """Refuse what is not a zip, and a zip that would inflate past the limits."""
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise UnreadableContainer(path, f"not a {what} file: it is not a zip archive (a .docx is a zip of XML parts)")
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError) as exc:
+        raise UnreadableContainer(path, f"not a readable {what} file: broken zip archive ({exc})") from exc
+    if len(members) > MAX_MEMBERS:
+        raise UnsafeArchive(path, f"refused: the zip has {len(members)} members (limit {MAX_MEMBERS})")
+    total = 0
+    for member in members:
+        size, packed = member.file_size, member.compress_size
+        if size > MAX_MEMBER_BYTES:
+            raise UnsafeArchive(
+                path, f"refused: zip member {member.filename!r} inflates to {size} bytes (limit {MAX_MEMBER_BYTES})"
+            )
+        if size >= RATIO_CHECKED_FROM_BYTES and size > MAX_RATIO * max(packed, 1):
+            raise UnsafeArchive(
+                path,
+                f"refused as a zip bomb: member {member.filename!r} inflates {size // max(packed, 1)}x "
+                f"({packed} -> {size} bytes; limit {MAX_RATIO}x)",
+            )
+        total += size
+        if total > MAX_TOTAL_BYTES:
+            raise UnsafeArchive(
+                path, f"refused as a zip bomb: the members inflate to more than {MAX_TOTAL_BYTES} bytes in all"
+            )
+
+
+def _paragraph_text(p: etree._Element, parent) -> str:
+    from docx.text.paragraph import Paragraph as DocxParagraph
+
+    return " ".join(DocxParagraph(p, parent).text.split())
+
+
+def _text_box_paragraphs(p: etree._Element) -> Iterator[etree._Element]:
+    """Paragraphs inside text boxes anchored in p (titles are sometimes set in one), once each.
+
+    Word stores a text box twice, as DrawingML and as a VML fallback; the fallback is skipped.
+    """
+    for box in p.iter(_TXBX_CONTENT):
+        if any(ancestor.tag == _FALLBACK for ancestor in box.iterancestors()):
+            continue
+        yield from (child for child in box.iter(_P))
+
+
+def _table_rows(tbl: etree._Element, parent) -> Iterator[Row]:
+    from docx.table import Table
+
+    table = Table(tbl, parent)
+    seen: set[etree._Element] = set()
+    for row in table.rows:
+        cells = []
+        for cell in row.cells:
+            tc = cell._tc
+            if tc in seen:  # the same <w:tc> again: a horizontal span, or a vertical merge continuing
+                continue
+            seen.add(tc)
+            cells.append(" ".join(cell.text.split()))
+        if cells:
+            yield Row(tuple(cells))
+
+
+def _layout_table(tbl: etree._Element, parent) -> Iterator[Block]:
+    """A table holding other tables is page layout (a whole report set in one cell): its cells are
+    read as content, in order, as the HTML reader does."""
+    from docx.table import Table
+
+    seen: set[etree._Element] = set()
+    for row in Table(tbl, parent).rows:
+        for cell in row.cells:
+            if cell._tc not in seen:
+                seen.add(cell._tc)
+                yield from _blocks(cell._tc, cell)
+
+
+def _blocks(container: etree._Element, parent) -> Iterator[Block]:
+    for child in container.iterchildren():
+        if child.tag == _P:
+            for inner in _text_box_paragraphs(child):
+                if text := _paragraph_text(inner, parent):
+                    yield Paragraph(text)
+            if text := _paragraph_text(child, parent):
+                yield Paragraph(text)
+        elif child.tag == _TBL and any(True for _ in child.iterdescendants(_TBL)):
+            yield from _layout_table(child, parent)
+        elif child.tag == _TBL:
+            yield from _table_rows(child, parent)
+        elif child.tag == _SDT:
+            content = child.find(_SDT_CONTENT)
+            if content is not None:
+                yield from _blocks(content, parent)
+        elif child.tag == _CUSTOM_XML:
+            yield from _blocks(child, parent)
+
+
+def parse_docx(path: str, data: bytes, *, reader: str = READER) -> Document:
+    check_zip(path, data)
+    import docx
+    from docx.opc.exceptions import PackageNotFoundError
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+        raise UnreadableContainer(path, f"not a readable Word document ({type(exc).__name__}: {exc})") from exc
+    body = document.element.body
+    return Document(list(_blocks(body, document._body)), reader=reader)
