@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from tests.conftest import HTML_FIXTURES
+from tests.office import filled_template
 
 LISTING_1 = """<html><head><meta http-equiv="Content-Type" content="text/html; charset=gbk">
 <title>政府信息公开年报</title></head><body>
@@ -45,9 +46,12 @@ class Page:
 
 
 class FakeGovSite:
-    """Serves the pages above plus report fixtures; a test reads `requests` to see what was fetched."""
+    """Serves the pages above plus report fixtures; a test reads `requests` to see what was fetched.
 
-    def __init__(self, docx: bytes | None = None, slow_seconds: float = 2.0) -> None:
+    The attachment page links the filled official template as a .docx (tests/office.py).
+    """
+
+    def __init__(self, slow_seconds: float = 2.0) -> None:
         read = lambda name: (HTML_FIXTURES / name).read_bytes()  # noqa: E731
         self.pages: dict[str, Page] = {
             "/robots.txt": Page(b"User-agent: *\nDisallow: /private/\n", "text/plain"),
@@ -60,11 +64,10 @@ class FakeGovSite:
             "/ndbg/flaky.html": Page(read("report_2021_breaks_checks.html"), "text/html; charset=utf-8"),
             "/ndbg/attachment.html": Page(ATTACHMENT_PAGE.encode("utf-8"), "text/html; charset=utf-8"),
             "/private/2017.html": Page(read("report_2021_utf8.html"), "text/html"),
+            "/files/2022-report.docx": Page(
+                filled_template(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+            ),
         }
-        if docx is not None:
-            self.pages["/files/2022-report.docx"] = Page(
-                docx, "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-            )
         self.slow_seconds = slow_seconds
         self.flaky_failures_left = 2
         #: (path, conditional?) of every request, in order.

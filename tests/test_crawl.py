@@ -15,11 +15,13 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from extractors.docx import READER as DOCX_READER
 from extractors.fetch import Fetcher, FetchPolicy
 from flows.cli import app
 from tests.conftest import HTML_FIXTURES, ROOT
 from tests.expected import fact_differences
 from tests.fake_site import FakeGovSite, write_sources
+from tests.office import AGENCY, YEAR, expected_facts_csv
 
 runner = CliRunner()
 pytestmark = pytest.mark.usefixtures("prefect_server")
@@ -31,6 +33,8 @@ REPORT_PAGES = {
     "/ndbg/gb2312.html": "report_2021_gb2312_no_meta",
     "/ndbg/flaky.html": "report_2021_breaks_checks",
 }
+#: The report the attachment page links as a .docx: the filled official template.
+DOCX_ATTACHMENT = "/files/2022-report.docx"
 
 
 def crawl(sources: Path, db: Path):
@@ -55,7 +59,7 @@ def test_a_crawl_fetches_what_it_may_refuses_what_it_must_and_loads_the_reports(
     assert sorted(requested) == sorted([
         "/robots.txt", "/ndbg/index.html", "/ndbg/index_1.html",
         "/ndbg/2019.html", "/ndbg/2021-utf8.html", "/ndbg/gb2312.html", "/ndbg/attachment.html",
-        "/files/2022-report.docx",                                       # 404 here: no retry
+        "/files/2022-report.docx",                                       # the attachment, read instead of its page
         "/ndbg/flaky.html", "/ndbg/flaky.html", "/ndbg/flaky.html",      # 500, 500, then 200
         "/ndbg/slow.html", "/ndbg/slow.html", "/ndbg/slow.html",         # timed out three times
         "/loop/a.html", "/loop/b.html",                                  # then a.html again: a loop
@@ -71,21 +75,24 @@ def test_a_crawl_fetches_what_it_may_refuses_what_it_must_and_loads_the_reports(
     assert outcomes["file:///etc/passwd"] == ("refused", "scheme file:// is not fetched (only http and https)")
     assert outcomes["/loop/a.html"][0] == "failed" and outcomes["/loop/a.html"][1].startswith("redirect loop: ")
     assert outcomes["/ndbg/slow.html"] == ("failed", "timed out (ReadTimeout) after 3 attempts")
-    assert outcomes["/files/2022-report.docx"] == ("failed", "HTTP 404")
+    assert outcomes["/files/2022-report.docx"] == ("downloaded", None)
     assert outcomes["/ndbg/flaky.html"] == ("downloaded", None)
     assert "/" not in outcomes and "/sitemap.html" not in outcomes  # 首页 and site navigation are not followed
 
     loaded = dict(query(db, "select source_url, report_id from reports"))
-    assert paths(site, loaded) == set(REPORT_PAGES)
-    for page, fixture in REPORT_PAGES.items():
+    assert paths(site, loaded) == set(REPORT_PAGES) | {DOCX_ATTACHMENT}
+    expected = {page: HTML_FIXTURES / f"{fixture}.facts.csv" for page, fixture in REPORT_PAGES.items()}
+    expected[DOCX_ATTACHMENT] = expected_facts_csv(tmp_path / "docx.facts.csv")
+    for page, facts_csv in expected.items():
         with duckdb.connect(str(db), read_only=True) as conn:
-            facts = pl.from_arrow(
-                conn.execute("select * from facts where report_id = ?", [loaded[site.root + page]]).to_arrow_table()
-            )
-        assert fact_differences(facts, HTML_FIXTURES / f"{fixture}.facts.csv") == [], page
-    # the attachment page has no readable attachment here, so the page itself was tried and is not a report
-    assert result.exit_code == 1
-    assert "no statistical table" in result.output
+            facts = conn.sql(f"select * from facts where report_id = '{loaded[site.root + page]}'").pl()
+        assert fact_differences(facts, facts_csv) == [], page
+    assert query(db, f"select agency, year, reader from reports where source_url like '%{DOCX_ATTACHMENT}'") == [
+        (AGENCY, YEAR, DOCX_READER)
+    ]
+    # the attachment page itself is not ingested: its report is the attachment
+    assert query(db, "select status, count(*) from ingest_files group by all") == [("loaded", 5)]
+    assert result.exit_code == 0, result.output
 
 
 def test_the_header_charset_meta_tag_and_bytes_disagreeing_are_decided_by_the_bytes_and_recorded(tmp_path):
@@ -113,16 +120,15 @@ def test_a_second_crawl_of_an_unchanged_site_sends_conditional_requests_and_load
         unconditional = site.paths_requested(conditional=False)
         conditional = site.paths_requested(conditional=True)
     assert sorted(set(conditional)) == sorted([
-        "/ndbg/index.html", "/ndbg/index_1.html", "/ndbg/attachment.html", *REPORT_PAGES,
+        "/ndbg/index.html", "/ndbg/index_1.html", "/ndbg/attachment.html", DOCX_ATTACHMENT, *REPORT_PAGES,
     ])
     # only what has nothing to compare with is asked for in full: robots.txt and what failed last time
-    assert sorted(set(unconditional)) == ["/files/2022-report.docx", "/loop/a.html", "/loop/b.html",
-                                          "/ndbg/slow.html", "/robots.txt"]
+    assert sorted(set(unconditional)) == ["/loop/a.html", "/loop/b.html", "/ndbg/slow.html", "/robots.txt"]
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == raw_files
     last_run = query(db, "select files_loaded, files_unchanged from runs order by started_at desc limit 1")
     assert last_run == [(0, 5)]
     assert query(db, "select outcome, count(*) from fetches where outcome in ('downloaded', 'not_modified') "
-                     "group by all order by all") == [("downloaded", 7), ("not_modified", 7)]
+                     "group by all order by all") == [("downloaded", 8), ("not_modified", 8)]
 
 
 def test_a_killed_crawl_resumes_without_downloading_again_and_ends_like_an_uninterrupted_one(tmp_path):
