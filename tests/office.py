@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import docx
+import pytest
 from docx.table import Table
 
 from tests.conftest import ROOT
@@ -133,16 +134,24 @@ def expected_facts_csv(path: Path) -> Path:
     return path
 
 
+def _missing(what: str) -> None:
+    """Skip on a developer's machine without LibreOffice; fail where it must be (.ci/run installs it)."""
+    if os.environ.get("NIANBAO_REQUIRE_LIBREOFFICE"):
+        pytest.fail(what)
+    pytest.skip(what)
+
+
 def convert(source: Path, target_format: str, out_dir: Path) -> Path:
     """LibreOffice headless conversion ('pdf', 'doc:MS Word 97'), with a private profile."""
     soffice = shutil.which("soffice")
-    assert soffice, "LibreOffice (soffice) is needed for these tests: apt-get install libreoffice-writer-nogui"
+    if not soffice:
+        _missing("LibreOffice (soffice) is needed for these tests: apt-get install libreoffice-writer-nogui")
     if target_format == "pdf":
-        chinese_fonts = subprocess.run(["fc-list", ":lang=zh"], capture_output=True, text=True).stdout
-        assert chinese_fonts.strip(), (
-            "LibreOffice needs a Chinese font to print the report into a PDF with a text layer: "
-            "apt-get install fonts-wqy-zenhei"
-        )
+        fc_list = shutil.which("fc-list")
+        chinese_fonts = subprocess.run([fc_list, ":lang=zh"], capture_output=True, text=True).stdout if fc_list else ""
+        if not chinese_fonts.strip():
+            _missing("LibreOffice needs a Chinese font to print the report into a PDF with a text layer: "
+                     "apt-get install fonts-wqy-zenhei")
     with tempfile.TemporaryDirectory(prefix="nianbao-test-profile-") as profile:
         subprocess.run(
             [soffice, f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore",
