@@ -118,13 +118,16 @@ def filled_template(*, header_repeats: bool = False) -> bytes:
     return buffer.getvalue()
 
 
-def expected_facts_csv(path: Path) -> Path:
-    """The facts the filled template must yield, in the hand-read CSV format of tests/data."""
+def expected_facts_csv(path: Path, blank: tuple[str, str] | None = None) -> Path:
+    """The facts the filled template must yield, in the hand-read CSV format of tests/data; `blank`
+    is a (row, column) of table B printed empty."""
     rows = []
     for item, row, cells in ACTIVE:
         rows += [("active_disclosure", item, row, col, "number", text, text) for col, text in cells.items()]
     for row, values in request_values().items():
-        rows += [("requests", "", row, col, "number", str(v), str(v)) for col, v in zip(REQUEST_COLUMNS + ["total"], values)]
+        for col, value in zip(REQUEST_COLUMNS + ["total"], values):
+            printed = "" if (row, col) == blank else str(value)
+            rows.append(("requests", "", row, col, "number" if printed else "blank", printed, printed))
     for group, values in REVIEW.items():
         rows += [("review_litigation", "", group, col, "number", v, v) for col, v in zip(REVIEW_COLUMNS, values)]
     with path.open("w", newline="", encoding="utf-8") as handle:

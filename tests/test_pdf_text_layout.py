@@ -6,7 +6,6 @@ before the label. Every cell must still come out in its row and column."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from extractors.document import Row
 from extractors.pdf import READER_TEXT, parse_pdf
 from flows.pipeline import process_batch
 from tests.expected import fact_differences
-from tests.office import ACTIVE, HANDLED_ROWS, REQUEST_COLUMNS, REVIEW, REVIEW_COLUMNS, request_values
+from tests.office import ACTIVE, REQUEST_COLUMNS, REVIEW, expected_facts_csv, request_values
 from tests.pdf_builder import Page, build_pdf
 
 AGENCY, YEAR = "示范区交通运输局", 2022
@@ -184,23 +183,6 @@ def build_report() -> bytes:
     return build_pdf(layout.pages)
 
 
-def _expected(path: Path) -> Path:
-    rows = []
-    for item, row, cells in ACTIVE:
-        rows += [("active_disclosure", item, row, col, "number", text, text) for col, text in cells.items()]
-    for row, values in request_values().items():
-        for col, value in zip(REQUEST_COLUMNS + ["total"], values):
-            blank = (row, col) == BLANK
-            rows.append(("requests", "", row, col, "blank" if blank else "number", "" if blank else value, "" if blank else value))
-    for group, values in REVIEW.items():
-        rows += [("review_litigation", "", group, col, "number", v, v) for col, v in zip(REVIEW_COLUMNS, values)]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
-        writer.writerow(["table_code", "item", "row_code", "col_code", "value_kind", "value", "raw_text"])
-        writer.writerows(rows)
-    return path
-
-
 @pytest.fixture(scope="module")
 def unruled(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("unruled") / "unruled-2022.pdf"
@@ -224,7 +206,7 @@ def test_every_cell_of_an_unruled_pdf_is_read_from_text_positions(unruled, tmp_p
     report = batch.reports.row(0, named=True)
     assert report["reader"] == READER_TEXT
     assert (report["agency"], report["year"], report["signature_date"].isoformat()) == (AGENCY, YEAR, "2023-01-18")
-    assert fact_differences(batch.facts, _expected(tmp_path / "expected.csv")) == []
+    assert fact_differences(batch.facts, expected_facts_csv(tmp_path / "expected.csv", blank=BLANK)) == []
     assert batch.checks.filter(~batch.checks["passed"]).to_dicts() == []
 
 
