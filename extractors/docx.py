@@ -14,6 +14,12 @@ lxml's default). Neither DTDs nor external entities are ever fetched; external r
 
 A table that holds other tables is page layout: its cells are read as content.
 
+Text is what the final document shows, which python-docx's Paragraph.text is not: it keeps only
+runs that are direct children of the paragraph or a hyperlink, so a report published with its
+tracked changes unaccepted lost every corrected number and year (they sit in <w:ins>), and so
+did runs in smart tags, simple fields and inline content controls. Every run of the paragraph is
+read, except deleted or moved-away text and text boxes (read as paragraphs of their own).
+
 Merged cells: python-docx returns a cell spanning several grid columns once per column, and
 the top cell of a vertical merge again in each row it spans. Each underlying <w:tc> is read
 once, where it starts, as HTML's rowspan/colspan would print it; the locator aligns values
@@ -47,6 +53,9 @@ _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _P, _TBL, _SDT, _SDT_CONTENT = f"{{{_W}}}p", f"{{{_W}}}tbl", f"{{{_W}}}sdt", f"{{{_W}}}sdtContent"
 _TXBX_CONTENT, _FALLBACK = f"{{{_W}}}txbxContent", f"{{{_MC}}}Fallback"
 _CUSTOM_XML = f"{{{_W}}}customXml"
+_R = f"{{{_W}}}r"
+#: Runs under these are not the paragraph's own visible text.
+_NOT_SHOWN_INLINE = frozenset({f"{{{_W}}}del", f"{{{_W}}}moveFrom", _TXBX_CONTENT, _FALLBACK})
 
 
 def check_zip(path: str, data: bytes, *, what: str = "DOCX") -> None:
@@ -80,10 +89,22 @@ def check_zip(path: str, data: bytes, *, what: str = "DOCX") -> None:
             )
 
 
-def _paragraph_text(p: etree._Element, parent) -> str:
-    from docx.text.paragraph import Paragraph as DocxParagraph
+def _shown(run: etree._Element, p: etree._Element) -> bool:
+    for ancestor in run.iterancestors():
+        if ancestor is p:
+            return True
+        if ancestor.tag in _NOT_SHOWN_INLINE:
+            return False
+    return True
 
-    return " ".join(DocxParagraph(p, parent).text.split())
+
+def _paragraph_text(p: etree._Element) -> str:
+    """The paragraph's text as the final document shows it, tracked insertions included, whitespace collapsed."""
+    return " ".join("".join(run.text for run in p.iter(_R) if _shown(run, p)).split())
+
+
+def _cell_text(tc: etree._Element) -> str:
+    return " ".join(text for p in tc.iterchildren(_P) if (text := _paragraph_text(p)))
 
 
 def _text_box_paragraphs(p: etree._Element) -> Iterator[etree._Element]:
@@ -109,7 +130,7 @@ def _table_rows(tbl: etree._Element, parent) -> Iterator[Row]:
             if tc in seen:  # the same <w:tc> again: a horizontal span, or a vertical merge continuing
                 continue
             seen.add(tc)
-            cells.append(" ".join(cell.text.split()))
+            cells.append(_cell_text(tc))
         if cells:
             yield Row(tuple(cells))
 
@@ -131,9 +152,9 @@ def _blocks(container: etree._Element, parent) -> Iterator[Block]:
     for child in container.iterchildren():
         if child.tag == _P:
             for inner in _text_box_paragraphs(child):
-                if text := _paragraph_text(inner, parent):
+                if text := _paragraph_text(inner):
                     yield Paragraph(text)
-            if text := _paragraph_text(child, parent):
+            if text := _paragraph_text(child):
                 yield Paragraph(text)
         elif child.tag == _TBL and any(True for _ in child.iterdescendants(_TBL)):
             yield from _layout_table(child, parent)

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import docx
 import pytest
-from docx.oxml.ns import qn
+from docx.oxml import parse_xml
+from docx.oxml.ns import nsdecls, qn
 
 import extractors.docx as docx_reader
 from extractors.document import Paragraph, Row
@@ -90,6 +91,63 @@ def test_docx_files_are_found_in_directories(tmp_path, filled):
     for name in ("a.docx", "b.pdf", "c.doc", "d.DOCX", "e.xlsx"):
         (tmp_path / name).write_bytes(b"x")
     assert [p.name for p in discover([tmp_path])] == ["a.docx", "b.pdf", "c.doc", "d.DOCX"]
+
+
+def _track(paragraph, *, deleted: str, inserted: str, revision: int) -> None:
+    """Rewrite the paragraph as Word tracks a correction: the text before `inserted`, `deleted` struck out, `inserted`
+    added, the rest of the text; the correction moved-from a stale copy at the end (moveFrom), as when pasting over."""
+    before, _, after = paragraph.text.partition(inserted)
+    paragraph.text = before
+    mark = f'{nsdecls("w")} w:author="审核" w:date="2024-01-20T09:00:00Z"'
+    for xml in (
+        f'<w:del w:id="{revision}" {mark}><w:r><w:delText>{deleted}</w:delText></w:r></w:del>',
+        f'<w:ins w:id="{revision + 1}" {mark}><w:r><w:t>{inserted}</w:t></w:r></w:ins>',
+        f'<w:r {nsdecls("w")}><w:t>{after}</w:t></w:r>',
+        f'<w:moveFrom w:id="{revision + 2}" {mark}><w:r><w:t>{deleted}</w:t></w:r></w:moveFrom>',
+    ):
+        paragraph._p.append(parse_xml(xml))
+
+
+def test_a_report_published_with_its_tracked_changes_reads_as_the_final_text(tmp_path):
+    """Corrections left unaccepted sit in <w:ins> (python-docx's text drops them): the year of the title and of the
+    signature, and a corrected number, are read as corrected, never as what was deleted or moved away."""
+    document = docx.Document(io.BytesIO(filled_template()))
+    title = next(p for p in document.paragraphs if p.text == TITLE)
+    _track(title, deleted=str(YEAR - 1), inserted=str(YEAR), revision=1)
+    _track(document.paragraphs[-1], deleted="2023", inserted="2024", revision=4)
+    requests = document.tables[1]
+    carried_forward = next(row for row in requests.rows if row.cells[0].text.startswith("四、"))
+    natural_person = carried_forward.cells[3].paragraphs[0]  # three grid columns of label, then the numbers
+    _track(natural_person, deleted="9", inserted=natural_person.text, revision=7)
+    tracked = tmp_path / "tracked.docx"
+    document.save(tracked)
+
+    paragraphs = [b.text for b in parse_docx(str(tracked), tracked.read_bytes()).blocks if isinstance(b, Paragraph)]
+    assert paragraphs[:2] == [AGENCY, TITLE]
+    assert paragraphs[-1] == "2024年1月22日"
+    batch = process_batch([str(tracked)])
+    report = batch.reports.row(0, named=True)
+    assert (report["agency"], report["year"], report["signature_date"].isoformat()) == (AGENCY, YEAR, SIGNATURE_DATE)
+    assert fact_differences(batch.facts, expected_facts_csv(tmp_path / "expected.csv")) == []
+
+
+def test_a_text_box_is_read_once_as_its_own_paragraph(tmp_path):
+    """Word stores a text box twice (DrawingML and a VML fallback) inside the run that anchors it."""
+    document = docx.Document(io.BytesIO(filled_template()))
+    title = next(p for p in document.paragraphs if p.text == TITLE)
+    box = "<w:txbxContent><w:p><w:r><w:t>（此件公开发布）</w:t></w:r></w:p></w:txbxContent>"
+    namespaces = (f'{nsdecls("w")} xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006" '
+                  'xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape" '
+                  'xmlns:v="urn:schemas-microsoft-com:vml"')
+    title._p.append(parse_xml(
+        f'<w:r {namespaces}><mc:AlternateContent><mc:Choice Requires="wps"><w:drawing>'
+        f"<wps:txbx>{box}</wps:txbx></w:drawing></mc:Choice><mc:Fallback><w:pict><v:textbox>{box}</v:textbox>"
+        "</w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    ))
+    boxed = tmp_path / "boxed.docx"
+    document.save(boxed)
+    paragraphs = [b.text for b in parse_docx(str(boxed), boxed.read_bytes()).blocks if isinstance(b, Paragraph)]
+    assert paragraphs[:3] == [AGENCY, "（此件公开发布）", TITLE]
 
 
 # ---- refused -------------------------------------------------------------------------------

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import codecs
 import re
+import zipfile
 from pathlib import Path
 
+import docx
 import lxml.html
 import polars as pl
 import pytest
 
+from corpus.docx import DOCX_LAYOUTS
 from corpus.html import MAX_PAGE_BYTES, MIN_PAGE_BYTES
 from corpus.synth import CHUNK_REPORTS, TRUTH_FILE, TRUTH_REPORTS_FILE, generate
+from extractors.document import Paragraph
+from extractors.docx import parse_docx
 from transforms.checks import run_checks
 from transforms.values import DASHES
 from warehouse.template import TEMPLATE_CELLS_CSV
@@ -50,9 +55,18 @@ def test_the_same_seed_writes_the_same_bytes_whatever_the_number_of_workers(tmp_
     assert (one.reports, one.bytes_written) == (two.reports, two.bytes_written)
     first, second = _files(tmp_path / "one"), _files(tmp_path / "two")
     assert len(first) == count + 2  # the reports, truth.parquet and truth_reports.parquet
+    assert {name.rsplit(".", 1)[-1] for name in first} >= {"txt", "html", "docx"}  # the default mix
     assert first == second
     other = _files(generate(tmp_path / "other", 20, seed=10, workers=1).out_dir)
-    assert all(other[name] != first[name] for name in other if name.endswith((".txt", ".html")) and name in first)
+    reports = [name for name in other if name.endswith((".txt", ".html", ".docx")) and name in first]
+    assert all(other[name] != first[name] for name in reports)
+
+
+def test_docx_reports_are_the_same_bytes_run_after_run(tmp_path):
+    """Zip members carry times and a creating system: both come from the report, never the clock or the machine."""
+    first = generate(tmp_path / "first", 40, seed=3, formats=("docx",), workers=1)
+    second = generate(tmp_path / "second", 40, seed=3, formats=("docx",), workers=2)
+    assert _files(first.out_dir) == _files(second.out_dir)
 
 
 def test_html_pages_weigh_what_gov_pages_weigh_and_most_of_it_is_markup(corpus, reports):
@@ -80,6 +94,25 @@ def test_text_reports_come_in_both_layouts_of_the_seeds(corpus, reports):
             assert one_cell_lines == len(tabbed), file
         else:
             assert one_cell_lines < len(tabbed) / 2, file
+
+
+def test_docx_reports_are_word_documents_with_the_merges_of_their_layout(corpus, reports):
+    documents = reports.filter(pl.col("format") == "docx")
+    assert set(documents["layout"]) == set(DOCX_LAYOUTS)
+    assert (documents["encoding"].is_null() & documents["declared_charset"].is_null()).all()
+    for file, layout, signature in documents.select("file", "layout", "signature_date").iter_rows():
+        with zipfile.ZipFile(corpus / file) as archive:
+            assert archive.testzip() is None
+            times = {member.date_time for member in archive.infolist()}
+            xml = archive.read("word/document.xml")
+        assert len(times) == 1
+        assert (times == {(1980, 1, 1, 0, 0, 0)}) == layout.startswith("docx/word-"), file
+        assert (b"<w:vMerge/>" in xml) == layout.endswith("-merged"), file
+        assert b"<w:gridSpan " in xml
+        assert len(docx.Document(str(corpus / file)).tables) == 3
+        last = [b.text for b in parse_docx(file, (corpus / file).read_bytes()).blocks if isinstance(b, Paragraph)][-1]
+        if signature is not None:
+            assert last.startswith((f"{signature.year}年", "二〇")), (file, last)
 
 
 def test_the_truth_lists_exactly_the_template_cells_of_each_reports_versions(reports, truth):
@@ -125,7 +158,7 @@ def test_totals_add_up_unless_a_check_was_broken_on_purpose(reports, truth):
 
 def test_encodings_and_charset_declarations_are_what_the_truth_says(corpus, reports):
     assert {"utf-8", "utf-8-sig", "gbk", "gb18030"} <= set(reports["encoding"])
-    for row in reports.iter_rows(named=True):
+    for row in reports.filter(pl.col("format") != "docx").iter_rows(named=True):
         data = (corpus / row["file"]).read_bytes()
         text = data.decode(row["encoding"])
         if row["encoding"] in ("gbk", "gb18030"):
@@ -165,4 +198,4 @@ def test_a_corpus_is_never_written_over_another_directory(tmp_path):
     with pytest.raises(FileExistsError, match="not empty"):
         generate(tmp_path, 1)
     with pytest.raises(ValueError, match="unknown formats"):
-        generate(tmp_path / "new", 1, formats=("docx",))
+        generate(tmp_path / "new", 1, formats=("pdf",))
