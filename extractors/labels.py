@@ -27,8 +27,12 @@ def normalise_label(text: str) -> str:
     return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
 
 
+@lru_cache(maxsize=65536)
 def looks_like_value(text: str) -> bool:
-    """True for what a number cell may hold: nothing, a number (with a unit), or a dash."""
+    """True for what a number cell may hold: nothing, a number (with a unit), or a dash.
+
+    Cached: asked of every cell of every row, and cells repeat ('0', '', the same labels).
+    """
     compact = normalise_label(text)
     return compact == "" or compact in DASHES or bool(_NUMBER.match(compact))
 

@@ -24,6 +24,25 @@ app = typer.Typer(
 console = Console(stderr=True)
 DB_OPTION = typer.Option("--db", help="The DuckDB warehouse file (created if missing).")
 MAX_FAILURES_SHOWN = 20
+DaskAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--dask-address", metavar="tcp://HOST:PORT",
+        help="Extract on the existing Dask cluster whose scheduler listens here (`dask scheduler`, port 8786 by "
+        "default). Its workers need nianbao installed and must see the report files at the same paths; the DuckDB "
+        "load stays on this machine. Overrides the \\[dask] table of the sources file. See README, Dask.",
+        show_default=False,
+    ),
+]
+DaskWorkers = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, metavar="N",
+        help="Extract on a local Dask cluster of N worker processes started for this run (one big machine). "
+        "Default: this process's threads, or what the \\[dask] table of the sources file says.",
+        show_default=False,
+    ),
+]
 
 
 def _fail(label: str, problem: object, exit_code: int) -> typer.Exit:
@@ -77,16 +96,56 @@ def ingest(
         typer.Option(exists=True, dir_okay=False, help="A TOML sources file listing directories to ingest (see README)."),
     ] = None,
     batch_files: Annotated[int, typer.Option(min=1, help="At most this many files per extraction task.")] = 500,
+    batch_mb: Annotated[
+        int, typer.Option(min=1, help="At most this many MB of report files per extraction task: bounds each worker's memory.")
+    ] = 16,
+    dask_address: DaskAddress = None,
+    workers: DaskWorkers = None,
 ) -> None:
     """Extract every cell of the three tables of each report and load them into the warehouse.
 
     Unchanged files (same content, same parser version) are skipped; a changed file replaces its report. Exit code 0 when every file loaded, 1 when any failed (the others are still loaded), 2 for bad usage.
     """
-    _run_ingest(paths=paths, db=db, sources=sources, batch_files=batch_files, source_kinds=None)
+    _run_ingest(paths=paths, db=db, sources=sources, batch_files=batch_files, source_kinds=None,
+                batch_mb=batch_mb, dask_address=dask_address, workers=workers)
+
+
+def _checked_dask_address(dask_address: str | None, workers: int | None, sources: Path | None) -> str | None:
+    """--dask-address in its canonical form, after refusing what cannot work (exit code 2).
+
+    The scheduler the run will use, given here or in the sources file, must be listening now.
+    """
+    from flows.cluster import ClusterUnavailable, check_scheduler_reachable
+    from flows.sources import load_dask_settings
+
+    address = _parsed_dask_address(dask_address, workers)
+    try:
+        from_sources = load_dask_settings(sources) if sources else None
+    except ValueError as exc:
+        raise _fail("error", exc, 2) from exc
+    scheduler = address or (from_sources.address if from_sources and not workers else None)
+    if scheduler:
+        try:
+            check_scheduler_reachable(scheduler)
+        except ClusterUnavailable as exc:
+            raise _fail("error", exc, 2) from exc
+    return address
+
+
+def _parsed_dask_address(dask_address: str | None, workers: int | None) -> str | None:
+    from flows.cluster import parse_dask_address
+
+    if dask_address and workers:
+        raise _fail("error", "use --dask-address (an existing cluster) or --workers (a local one), not both", 2)
+    try:
+        return parse_dask_address(dask_address) if dask_address else None
+    except ValueError as exc:
+        raise _fail("error", exc, 2) from exc
 
 
 def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_files: int,
-                source_kinds: list[str] | None) -> None:
+                source_kinds: list[str] | None, batch_mb: int, dask_address: str | None,
+                workers: int | None) -> None:
     from flows.ingest import IngestSummary, ingest_flow
     from flows.sources import SourcesFileError, load_sources
 
@@ -97,12 +156,16 @@ def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_
             raise _fail("error", exc, 2) from exc
         if source_kinds and not any(source.kind in source_kinds for source in listed):
             raise _fail("error", f"{sources}: no [[sources]] entry of kind {' or '.join(source_kinds)}", 2)
+    dask_address = _checked_dask_address(dask_address, workers, sources)
     state = ingest_flow(
         paths=[str(p) for p in paths] if paths else None,
         db=str(db),
         sources=str(sources) if sources else None,
+        batch_bytes=batch_mb * 1024 * 1024,
         batch_files=batch_files,
         source_kinds=source_kinds,
+        dask_address=dask_address,
+        dask_workers=workers,
         return_state=True,
     )
     result = state.result(raise_on_failure=False)
@@ -119,12 +182,15 @@ def crawl(
         typer.Option(exists=True, dir_okay=False, help="The TOML sources file; its kind = \"crawl\" entries are crawled (see README)."),
     ],
     db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
+    dask_address: DaskAddress = None,
+    workers: DaskWorkers = None,
 ) -> None:
     """Crawl the sites a sources file lists, download new or changed reports into raw/ beside the warehouse, and ingest them.
 
     Polite (robots.txt, a delay per host), incremental (conditional requests) and resumable (a killed crawl picks up where it stopped). Every URL met is recorded in the fetches table. Exit code 0 when every report loaded, 1 when any failed, 2 for bad usage.
     """
-    _run_ingest(paths=None, db=db, sources=sources, batch_files=500, source_kinds=["crawl"])
+    _run_ingest(paths=None, db=db, sources=sources, batch_files=500, source_kinds=["crawl"], batch_mb=16,
+                dask_address=dask_address, workers=workers)
 
 
 @app.command()
@@ -137,6 +203,8 @@ def serve(
     ] = None,
     db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
     name: Annotated[str, typer.Option(help="The deployment's name in Prefect.")] = "nightly",
+    dask_address: DaskAddress = None,
+    workers: DaskWorkers = None,
 ) -> None:
     """Register the nightly ingest as a Prefect deployment and run its flow runs until stopped (Ctrl-C).
 
@@ -149,7 +217,7 @@ def serve(
     from prefect.settings import PREFECT_API_URL
 
     from flows.ingest import ingest_flow
-    from flows.sources import SourcesFileError, load_sources
+    from flows.sources import SourcesFileError, load_dask_settings, load_sources
 
     try:
         ZoneInfo(timezone)
@@ -162,15 +230,21 @@ def serve(
     if sources:
         try:
             load_sources(sources)
+            load_dask_settings(sources)
         except SourcesFileError as exc:
             raise _fail("error", exc, 2) from exc
+    # The cluster need not be up yet: each run connects when it starts, and says so if it cannot.
+    address = _parsed_dask_address(dask_address, workers)
     if not PREFECT_API_URL.value():
         console.print(
             "warning: PREFECT_API_URL is not set, so runs go to a temporary Prefect server inside this process "
             "and the UI cannot see them. Start `prefect server start` and set PREFECT_API_URL (see README).",
             markup=False, soft_wrap=True,
         )
-    parameters = {"db": str(db.resolve()), "sources": str(sources.resolve()) if sources else None}
+    parameters = {
+        "db": str(db.resolve()), "sources": str(sources.resolve()) if sources else None,
+        "dask_address": address, "dask_workers": workers,
+    }
     ingest_flow.serve(
         name=name,
         schedule=schedule,

@@ -1,11 +1,13 @@
 """The ingest flow: plan which files changed, extract them in batches, load, publish.
 
 One Prefect task per batch, not per file (a task costs ~10 ms of orchestration); each
-file's outcome is kept in the warehouse's ingest_files table. Extracted batches are
-persisted under a key of their files' hashes and the code version, so that Retry on a
-failed flow run extracts only what had not completed. The night is loaded into a copy
-of the warehouse and published with one rename (warehouse/staging.py). The flow ends
-Failed when any file failed, after every good file has been published.
+file's outcome is kept in the warehouse's ingest_files table. Batches run on the flow's
+own threads or on a Dask cluster (flows/cluster.py); either way only this process writes
+DuckDB. Extracted batches are persisted under a key of their files' hashes and the code
+version, so that Retry on a failed flow run extracts only what had not completed. The
+night is loaded into a copy of the warehouse and published with one rename
+(warehouse/staging.py). The flow ends Failed when any file failed, after every good file
+has been published.
 """
 
 from __future__ import annotations
@@ -16,17 +18,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from distributed import KilledWorker
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
+from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from extractors.crawl import CrawledDocument, CrawlOutcome, CrawlSettings, crawl
 from extractors.files import SourceRef, discover
 from extractors.report import PARSER_VERSION
-from flows.pipeline import extraction_code_version, process_batch
-from flows.sources import CrawlSource, DirectorySource, load_sources
+from flows.cluster import choose_dask, extraction_runner
+from flows.pipeline import extraction_code_version, failed_batch, process_batch
+from flows.sources import CrawlSource, DirectorySource, load_dask_settings, load_sources
 from warehouse.staging import Staging, discard_path, publish, stage
 from warehouse.store import LoadBatch, WarehouseLocked, connect, known_files, load_batch, record_fetches, record_run
 
@@ -40,7 +45,6 @@ LOCK_RETRY_DELAYS = [2, 5, 15]
 #: Extracted batches are kept for a retry of the flow run; after this they are extracted again.
 EXTRACT_CACHE_EXPIRATION = timedelta(days=7)
 FAILURES_IN_ARTIFACT = 200
-BATCHES_IN_FLIGHT = 4
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,25 @@ def _batch_cache_key(context, parameters) -> str:
     for planned in parameters["files"]:
         digest.update(f"{planned.path}\0{planned.sha256}\0{planned.url}\0{planned.http_charset}\n".encode())
     return f"nianbao-extract-{digest.hexdigest()}"
+
+
+def _extracted_or_failed(future: PrefectFuture, files: list[PlannedFile]) -> LoadBatch:
+    """A batch that failed for good (it raised, or every worker running it died) loads as its files' failure.
+
+    Anything else (the cluster gone, a scheduler that cannot read the batch) fails the run:
+    it says nothing about these files, and nothing of the run is published.
+    """
+    try:
+        outcome = future.result(raise_on_failure=False)
+    except KilledWorker as exc:
+        cause = (f"the {exc.allowed_failures + 1} Dask workers that ran it died, the last {exc.last_worker.address}: "
+                 "see its log")
+    else:
+        if not isinstance(outcome, BaseException):
+            return outcome
+        cause = f"{type(outcome).__name__}: {outcome}"
+    get_run_logger().error("a batch of %d files (%s, …) failed: %s", len(files), files[0].path, cause)
+    return failed_batch([(f.path, f.size_bytes) for f in files], cause)
 
 
 def raw_store_for(db: str) -> Path:
@@ -227,6 +250,8 @@ def ingest_flow(
     batch_files: int = DEFAULT_BATCH_FILES,
     lock_retry_delays: list[float] = LOCK_RETRY_DELAYS,
     source_kinds: list[str] | None = None,
+    dask_address: str | None = None,
+    dask_workers: int | None = None,
 ):
     """Ingest report files into the DuckDB warehouse at `db`.
 
@@ -236,10 +261,15 @@ def ingest_flow(
     and published at the end with one atomic rename, so readers never wait and never see
     half a night. A warehouse held by another writer is waited for `lock_retry_delays`
     (seconds between attempts) before the run fails.
+
+    Batches of at most `batch_bytes` and `batch_files` are extracted on the Dask cluster whose
+    scheduler is at `dask_address`, or on a local Dask cluster of `dask_workers` processes, or
+    as the sources file's [dask] table says; with none of them, on this process's threads.
     """
     logger = get_run_logger()
     started_at = datetime.now()
     listed = [s for s in (load_sources(sources) if sources else []) if not source_kinds or s.kind in source_kinds]
+    dask = choose_dask(dask_address, dask_workers, load_dask_settings(sources) if sources else None)
     paths = list(paths or []) + [str(source.path) for source in listed if isinstance(source, DirectorySource)]
     db = str(Path(db).resolve())
     run_id = flow_run.get_id()
@@ -262,8 +292,9 @@ def ingest_flow(
     summary.files_new, summary.files_changed = novelty["new"], novelty["changed"]
     planned_batches = batches(plan.to_process, batch_bytes, batch_files)
     logger.info(
-        "%d files: %d new, %d changed, %d unchanged; %d batches to extract",
+        "%d files: %d new, %d changed, %d unchanged; %d batches to extract on %s",
         summary.files_seen, summary.files_new, summary.files_changed, summary.files_unchanged, len(planned_batches),
+        dask.describe() if dask and planned_batches else "this process",
     )
 
     pending: deque = deque()
@@ -272,7 +303,7 @@ def ingest_flow(
 
     def load_next() -> None:
         nonlocal done_files, staging
-        batch = pending.popleft().result()
+        batch = _extracted_or_failed(*pending.popleft())
         if staging is None:  # copied as late as possible, so that writers in the day are not refused for long
             staging = stage_warehouse.with_options(**waiting)(db, run_id)
         load_into_staging(staging, batch, run_id)
@@ -288,13 +319,14 @@ def ingest_flow(
         )
 
     try:
-        # A bounded window of batches in flight keeps memory flat however large the corpus.
-        for batch in planned_batches:
-            pending.append(extract_batch.submit(batch))
-            if len(pending) >= BATCHES_IN_FLIGHT:
+        with extraction_runner(dask if planned_batches else None, [f.path for f in plan.to_process]) as extraction:
+            # A bounded window of batches in flight keeps memory flat however large the corpus.
+            for files in planned_batches:
+                pending.append((extraction.runner.submit(extract_batch, {"files": files}), files))
+                if len(pending) >= extraction.in_flight:
+                    load_next()
+            while pending:
                 load_next()
-        while pending:
-            load_next()
         if staging is None:
             staging = stage_warehouse.with_options(**waiting)(db, run_id)
         status = "failed" if summary.files_failed else "completed"

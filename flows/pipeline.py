@@ -1,7 +1,7 @@
 """The work of one batch, without Prefect: file paths in, frames ready for the warehouse out.
 
-Kept free of orchestration so that any runner (a Prefect task here, a Dask worker later)
-can call it: bytes in, plain frames out, no database touched.
+Kept free of orchestration so that any runner (the flow's threads, a Dask worker) can call
+it: bytes in, plain frames out, no database touched.
 """
 
 from __future__ import annotations
@@ -85,6 +85,21 @@ def process_batch(sources: Sequence[str | SourceRef]) -> LoadBatch:
     return LoadBatch(reports=reports_df, facts=facts, checks=checks, files=pl.DataFrame(files, schema=FILE_SCHEMA))
 
 
+def failed_batch(files: Sequence[tuple[str, int]], cause: str) -> LoadBatch:
+    """What a batch whose extraction never completed loads: each of its (path, size) as a failure.
+
+    No sha256 is recorded, because the bytes were never judged: the next run tries the files again.
+    """
+    records = [
+        _file_record(path, "", size, reason="batch_failed",
+                     error=f"{path}: its extraction batch failed ({cause}); it is tried again at the next run")
+        for path, size in files
+    ]
+    nothing = process_batch([])
+    return LoadBatch(reports=nothing.reports, facts=nothing.facts, checks=nothing.checks,
+                     files=pl.DataFrame(records, schema=FILE_SCHEMA))
+
+
 @cache
 def extraction_code_version() -> str:
     """A hash of the code that turns files into frames, so that no edit is ever served a stale cached batch."""
@@ -93,3 +108,8 @@ def extraction_code_version() -> str:
         for source in sorted(path for path in (_PROJECT_ROOT / package).iterdir() if path.suffix in {".py", ".csv"}):
             digest.update(source.name.encode() + b"\0" + source.read_bytes())
     return digest.hexdigest()[:16]
+
+
+# Hashed now, as the code is loaded: a long-running Dask worker whose files are upgraded under it
+# keeps running the old code, and must keep saying so.
+extraction_code_version()

@@ -15,6 +15,10 @@ TOML, read at run time so that an edit takes effect at the next run:
     link_patterns = ["年度报告", "年报"]     # the default
     delay_seconds = 1.0         # per host; see CRAWL_OPTIONS for the rest
 
+    [dask]                      # optional: where the extraction batches run
+    address = "tcp://10.0.0.5:8786"   # an existing cluster's scheduler, or
+    # workers = 8                     # a local cluster of this many processes
+
 Every problem is reported with the file and the entry it is in.
 """
 
@@ -27,6 +31,7 @@ from urllib.parse import urlsplit
 
 from extractors.crawl import CrawlSettings
 from extractors.fetch import FetchPolicy
+from flows.cluster import DaskSettings, parse_dask_address
 
 SOURCE_KINDS = ("directory", "crawl")
 #: Optional keys of a crawl source: FetchPolicy's and CrawlSettings' tunables, with their types.
@@ -82,14 +87,45 @@ def _crawl_source(entry: dict, where: str) -> CrawlSource:
     return CrawlSource(name=name, settings=settings)
 
 
-def load_sources(sources_file: str | Path) -> list[DirectorySource | CrawlSource]:
-    file = Path(sources_file)
+def _read(file: Path) -> dict:
     try:
-        document = tomllib.loads(file.read_text(encoding="utf-8"))
+        return tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SourcesFileError(f"{file}: no such sources file") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise SourcesFileError(f"{file}: not valid TOML ({exc})") from exc
+
+
+def load_dask_settings(sources_file: str | Path) -> DaskSettings | None:
+    """The file's [dask] table: the cluster the nightly run extracts on; None without the table."""
+    file = Path(sources_file)
+    table = _read(file).get("dask")
+    if table is None:
+        return None
+    where = f"{file}: [dask]"
+    if not isinstance(table, dict):
+        raise SourcesFileError(f"{where} must be a table with `address` or `workers`")
+    unknown = sorted(set(table) - {"address", "workers"})
+    if unknown:
+        raise SourcesFileError(f"{where}: unknown key {unknown[0]!r} (known: address, workers)")
+    address, workers = table.get("address"), table.get("workers")
+    if (address is None) == (workers is None):
+        raise SourcesFileError(f"{where}: give `address` (an existing cluster's scheduler) or `workers`, one of them")
+    if address is not None:
+        if not isinstance(address, str):
+            raise SourcesFileError(f"{where}: `address` must be a string such as \"tcp://10.0.0.5:8786\", not {address!r}")
+        try:
+            return DaskSettings(address=parse_dask_address(address))
+        except ValueError as exc:
+            raise SourcesFileError(f"{where}: {exc}") from exc
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise SourcesFileError(f"{where}: `workers` must be a whole number of at least 1, not {workers!r}")
+    return DaskSettings(workers=workers)
+
+
+def load_sources(sources_file: str | Path) -> list[DirectorySource | CrawlSource]:
+    file = Path(sources_file)
+    document = _read(file)
     entries = document.get("sources")
     if not isinstance(entries, list) or not entries:
         raise SourcesFileError(f"{file}: no [[sources]] entries; add at least one with a `path`")

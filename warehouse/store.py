@@ -7,23 +7,28 @@ files changes nothing.
 
 from __future__ import annotations
 
+import io
+import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
 import duckdb
 import polars as pl
 
-from warehouse.schema import ensure_schema
+from warehouse.schema import SCHEMA_VERSION, ensure_schema
 
 FETCH_COLUMNS = (
     "crawl_id", "source", "url", "kind", "outcome", "final_url", "status", "content_type", "http_charset", "etag",
     "last_modified", "fetched_at", "sha256", "raw_path", "reason",
 )
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+#: Warehouse files (path, inode) whose schema and views this process has already made: a run connects
+#: once per batch, and re-creating the views costs ~0.2 s each time.
+_ENSURED: set[tuple[str, int]] = set()
 
 
 class WarehouseLocked(RuntimeError):
@@ -55,10 +60,27 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.
         raise
     try:
         if not read_only:
-            ensure_schema(conn)
+            _ensure_once(conn, path)
         yield conn
     finally:
         conn.close()
+
+
+def _ensure_once(conn: duckdb.DuckDBPyConnection, path: str) -> None:
+    """ensure_schema, skipped when this process already ran it on this very file and it is still current."""
+    try:
+        key = (os.path.realpath(path), os.stat(path).st_ino)
+    except OSError:  # not a file (":memory:")
+        ensure_schema(conn)
+        return
+    if key in _ENSURED:
+        try:
+            if conn.execute("select max(schema_version) from schema_info").fetchall() == [(SCHEMA_VERSION,)]:
+                return
+        except duckdb.CatalogException:
+            pass
+    ensure_schema(conn)
+    _ENSURED.add(key)
 
 
 @dataclass(frozen=True)
@@ -92,6 +114,25 @@ class LoadBatch:
     #: One row per file: path, sha256, size_bytes, status, reason, error, report_id, parser_version.
     files: pl.DataFrame
 
+    def __reduce__(self) -> tuple:
+        """Pickled as zstd-compressed Arrow IPC, ~40x smaller than polars' own pickle.
+
+        A batch is pickled whenever it leaves its process: Prefect persists each extracted batch
+        with lzma, whose time grows with the bytes it is given (0.9 s for the 4 MB pickle of
+        125 reports, as long as extracting 60 of them), and a distributed runner ships it.
+        """
+        return _batch_from_ipc, tuple(_frame_to_ipc(getattr(self, f.name)) for f in fields(self))
+
+
+def _frame_to_ipc(frame: pl.DataFrame) -> bytes:
+    buffer = io.BytesIO()
+    frame.write_ipc(buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def _batch_from_ipc(*frames: bytes) -> LoadBatch:
+    return LoadBatch(*(pl.read_ipc(io.BytesIO(data)) for data in frames))
+
 
 def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | None) -> None:
     """Replace the batch's reports, facts and checks and record every file's status, atomically."""
@@ -104,8 +145,11 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
     try:
         conn.execute("begin transaction")
         try:
-            for table in ("facts", "checks", "reports"):
-                conn.execute(f"delete from {table} where report_id in (select report_id from _reports)")
+            # New reports replace nothing: the deletes scan every fact, so they are run only when needed.
+            replaced = conn.execute("select count(*) from reports where report_id in (select report_id from _reports)")
+            if replaced.fetchall()[0][0]:
+                for table in ("facts", "checks", "reports"):
+                    conn.execute(f"delete from {table} where report_id in (select report_id from _reports)")
             conn.execute("insert into reports by name select * from _reports")
             conn.execute("insert into facts by name select * from _facts")
             conn.execute("insert into checks by name select * from _checks")

@@ -1,0 +1,140 @@
+"""Does extraction scale with Dask workers? files/s of `nianbao ingest --workers N` on one corpus.
+
+Generates a corpus with known numbers (corpus.synth), or takes one, then runs
+`nianbao ingest CORPUS --workers N` for each N (and, with --local, the default run on the
+flow's own threads), each in a subprocess on a fresh warehouse and a fresh result storage, so
+that no run is served another's cached batches. A Prefect server is started first and shared,
+so that its start-up is in no figure.
+
+Two figures per run: files/s over the flow run (the runs table's started_at..finished_at: the
+local Dask cluster's start-up, Prefect's task overhead and the DuckDB load included; process
+start-up not) and over the whole `nianbao ingest` process. The machine's cores are printed
+with them: N workers cannot go faster than the cores they share with the flow and the server.
+
+Run from the project root:  .venv/bin/python benchmarks/dask_scaling.py --count 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+
+from corpus.synth import generate  # noqa: E402
+
+BIN = Path(sys.executable).parent
+SERVER_START_TIMEOUT = 180
+
+
+@dataclass(frozen=True)
+class Run:
+    label: str
+    files: int
+    flow_seconds: float
+    process_seconds: float
+
+    def line(self) -> str:
+        return (f"{self.label:<14} {self.files:>6} files  flow run {self.flow_seconds:7.1f} s "
+                f"{self.files / self.flow_seconds:7.1f} files/s  process {self.process_seconds:7.1f} s "
+                f"{self.files / self.process_seconds:7.1f} files/s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def prefect_server(home: Path) -> Iterator[str]:
+    """A Prefect server of this benchmark's own, so that no run pays for starting one."""
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    with (home / "server.log").open("w") as log:
+        server = subprocess.Popen([str(BIN / "prefect"), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+                                  env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + SERVER_START_TIMEOUT
+        while not _healthy(url):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"prefect server did not start; see {home / 'server.log'}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+def ingest(corpus: Path, work: Path, api_url: str, label: str, options: list[str], batch_mb: int) -> Run:
+    """One `nianbao ingest` on a fresh warehouse and result storage; its times from the runs table and the clock."""
+    run_dir = work / label.replace(" ", "-")
+    run_dir.mkdir()
+    db = run_dir / "warehouse.duckdb"
+    env = {**os.environ, "PREFECT_API_URL": api_url, "PREFECT_HOME": str(work / "prefect-home"),
+           "PREFECT_LOCAL_STORAGE_PATH": str(run_dir / "results"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    started = time.perf_counter()
+    with (run_dir / "ingest.log").open("w") as log:
+        code = subprocess.call([str(BIN / "nianbao"), "ingest", str(corpus), "--db", str(db), "--batch-mb", str(batch_mb),
+                                *options], env=env, cwd=run_dir, stdout=log, stderr=subprocess.STDOUT)
+    process_seconds = time.perf_counter() - started
+    if code not in (0, 1):
+        raise RuntimeError(f"{label}: nianbao ingest exited {code}; see {run_dir / 'ingest.log'}")
+    with duckdb.connect(str(db), read_only=True) as conn:
+        files, seconds = conn.execute(
+            "select files_seen, epoch(finished_at - started_at) from runs order by started_at desc limit 1"
+        ).fetchone()
+    return Run(label, files, seconds, process_seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=Path, help="An existing corpus directory; default: generate one.")
+    parser.add_argument("--count", type=int, default=2000, help="Reports to generate (without --corpus).")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Local Dask worker counts to run.")
+    parser.add_argument("--local", action="store_true", help="Also run the default, on the flow's own threads.")
+    parser.add_argument("--batch-mb", type=int, default=16, help="nianbao ingest --batch-mb.")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="nianbao-dask-scaling-") as tmp:
+        work = Path(tmp)
+        corpus = args.corpus
+        if corpus is None:
+            corpus = work / "corpus"
+            summary = generate(corpus, args.count, args.seed)
+            print(f"generated {summary.reports} reports ({summary.bytes_written / 1e6:.0f} MB) in {corpus}", flush=True)
+        (work / "prefect-home").mkdir()
+        print(f"{os.cpu_count()} cores; batches of at most {args.batch_mb} MB", flush=True)
+        runs = [("threads", [])] if args.local else []
+        runs += [(f"--workers {n}", ["--workers", str(n)]) for n in args.workers]
+        with prefect_server(work / "prefect-home") as api_url:
+            for label, options in runs:
+                print(ingest(corpus, work, api_url, label, options, args.batch_mb).line(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
