@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import polars as pl
 
 from tests.conftest import read_csv
@@ -36,3 +37,15 @@ def fact_differences(facts: pl.DataFrame, expected_csv: Path) -> list[str]:
         if got["item"] != want["item"]:
             problems.append(f"{key}: item {got['item']!r}, expected {want['item']!r}")
     return sorted(problems)
+
+
+def warehouse_state(db: Path) -> dict[str, list[tuple]]:
+    """What a run loads, without the columns that name the run or the time."""
+    queries = {
+        "reports": "select * exclude (run_id, loaded_at) from reports order by all",
+        "facts": "select * from facts order by all",
+        "checks": "select * from checks order by all",
+        "ingest_files": "select * exclude (run_id, updated_at) from ingest_files order by all",
+    }
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return {table: conn.execute(sql).fetchall() for table, sql in queries.items()}

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 _HOLDER = textwrap.dedent("""
@@ -86,3 +88,20 @@ class ReaderLoop:
         self.process.terminate()
         self.process.wait(timeout=10)
         return self.records()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    detail = f"\n--- {log} ---\n{log.read_text()[-5000:]}" if log and log.exists() else ""
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")

@@ -31,7 +31,8 @@ import flows.ingest
 from corpus.synth import generate
 from flows.cli import app
 from flows.ingest import PlannedFile, _extracted_or_failed, ingest_flow
-from tests.test_nightly import free_port, wait_for
+from tests.expected import warehouse_state
+from tests.processes import free_port, wait_for
 from warehouse.store import LoadBatch
 
 REPORTS = 120
@@ -39,18 +40,6 @@ REPORTS = 120
 BATCH_MB = "2"
 CLUSTER_START_TIMEOUT = 60
 DASK = str(Path(sys.executable).with_name("dask"))
-
-
-def warehouse_state(db: Path) -> dict[str, list[tuple]]:
-    """What a run loads, without the columns that name the run or the time."""
-    queries = {
-        "reports": "select * exclude (run_id, loaded_at) from reports order by all",
-        "facts": "select * from facts order by all",
-        "checks": "select * from checks order by all",
-        "ingest_files": "select * exclude (run_id, updated_at) from ingest_files order by all",
-    }
-    with duckdb.connect(str(db), read_only=True) as conn:
-        return {table: conn.execute(sql).fetchall() for table, sql in queries.items()}
 
 
 def ingest(corpus: Path, db: Path, results: Path, *options: str):
