@@ -52,31 +52,38 @@ def _fail(label: str, problem: object, exit_code: int) -> typer.Exit:
 
 
 def _print_summary(summary) -> None:
-    table = Table(title="nianbao ingest", show_header=True)
-    table.add_column("files seen", justify="right")
-    table.add_column("loaded", justify="right")
-    table.add_column("unchanged", justify="right")
-    table.add_column("failed", justify="right")
-    table.add_column("facts loaded", justify="right")
-    table.add_column("checks failed", justify="right")
-    table.add_row(
-        str(summary.files_seen), str(summary.files_loaded), str(summary.files_unchanged),
-        str(summary.files_failed), str(summary.facts_loaded), str(summary.checks_failed),
-    )
+    from flows.summary import plural
+
+    table = Table(title=summary.title, show_header=True)
+    columns = [("files seen", summary.files_seen), ("loaded", summary.files_loaded),
+               ("unchanged", summary.files_unchanged), ("failed", summary.files_failed)]
+    columns += [(name, count) for name, count in (("ignored", summary.files_ignored),
+                                                  ("duplicates", summary.files_duplicate)) if count]
+    columns += [("facts loaded", summary.facts_loaded), ("checks failed", summary.checks_failed)]
+    for name, _ in columns:
+        table.add_column(name, justify="right")
+    table.add_row(*(str(count) for _, count in columns))
     out = Console()
     out.print(table)
     if summary.fetches:
         out.print(
-            f"crawl: {summary.fetches['downloaded']} URLs downloaded, {summary.fetches['not_modified']} not modified, "
-            f"{summary.fetches['refused']} refused, {summary.fetches['failed']} failed (see the fetches table)",
+            f"crawl: {plural(summary.fetches['downloaded'], 'URL')} downloaded, {summary.fetches['not_modified']} not "
+            f"modified, {summary.fetches['refused']} refused, {summary.fetches['failed']} failed (see the fetches table)",
             markup=False, highlight=False,
         )
+    for name, why in summary.failed_sources:
+        out.print(Text("source reached nothing: ", style="bold red") + Text(f"{name}: {why}"), soft_wrap=True)
     if summary.failures:
-        out.print(f"[bold red]{len(summary.failures)} failed files[/bold red] (file: what is wrong):")
+        still = f", {summary.files_still_failing} of them unchanged since they failed" if summary.files_still_failing else ""
+        out.print(Text(f"{plural(len(summary.failures), 'file')} failed{still}", style="bold red")
+                  + Text(" (file: what is wrong):"))
         for _, _, error in summary.failures[:MAX_FAILURES_SHOWN]:
             out.print(error, soft_wrap=True, markup=False, highlight=False)
         if len(summary.failures) > MAX_FAILURES_SHOWN:
-            out.print(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more: select * from ingest_files where status = 'failed'")
+            out.print(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more: select * from ingest_files where status = 'failed'",
+                      markup=False, highlight=False)
+        out.print("A file you accept as not a report can be excluded: --exclude PATTERN, or `exclude` in the sources "
+                  "file (see README).", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -101,13 +108,23 @@ def ingest(
     ] = 16,
     dask_address: DaskAddress = None,
     workers: DaskWorkers = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude", metavar="PATTERN",
+            help="Do not read files matching this pattern (their name, their path under a PATH, or their full "
+            "path; * matches across /); they are recorded as ignored. Repeat for several. The sources file's "
+            "`exclude` adds to these.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Extract every cell of the three tables of each report and load them into the warehouse.
 
-    Unchanged files (same content, same parser version) are skipped; a changed file replaces its report. Exit code 0 when every file loaded, 1 when any failed (the others are still loaded), 2 for bad usage.
+    Unchanged files (same content, same parser version) are skipped; a changed file replaces its report. A file that failed and has not changed is not read again but still counts as failed. The same bytes at two paths are one report. Exit code 0 when every file loaded (or was excluded), 1 when any failed (the others are still loaded), 2 for bad usage.
     """
     _run_ingest(paths=paths, db=db, sources=sources, batch_files=batch_files, source_kinds=None,
-                batch_mb=batch_mb, dask_address=dask_address, workers=workers)
+                batch_mb=batch_mb, dask_address=dask_address, workers=workers, exclude=exclude)
 
 
 def _checked_dask_address(dask_address: str | None, workers: int | None, sources: Path | None) -> str | None:
@@ -143,36 +160,61 @@ def _parsed_dask_address(dask_address: str | None, workers: int | None) -> str |
         raise _fail("error", exc, 2) from exc
 
 
+def _check_warehouse(db: Path) -> None:
+    """Refuse a --db that is something else than a warehouse (exit code 2), before any work is done."""
+    from warehouse.store import NotAWarehouse, is_empty_file, known_files
+
+    if not db.exists() or is_empty_file(db):
+        return
+    try:
+        with connect(db, read_only=True) as conn:
+            known_files(conn, [])
+    except NotAWarehouse as exc:
+        raise _fail("error", exc, 2) from exc
+    except WarehouseLocked:
+        return  # the run waits for it, then says so
+
+
 def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_files: int,
                 source_kinds: list[str] | None, batch_mb: int, dask_address: str | None,
-                workers: int | None) -> None:
-    from flows.ingest import IngestSummary, ingest_flow
-    from flows.sources import SourcesFileError, load_sources
+                workers: int | None, exclude: list[str] | None = None) -> None:
+    from flows.ingest import ingest_flow
+    from flows.local_server import ServerDidNotStart, prefect_api
+    from flows.sources import SourcesFileError, load_exclude, load_sources
+    from flows.summary import IngestSummary
 
     if sources:
         try:
             listed = load_sources(sources)
+            load_exclude(sources)
         except SourcesFileError as exc:
             raise _fail("error", exc, 2) from exc
         if source_kinds and not any(source.kind in source_kinds for source in listed):
             raise _fail("error", f"{sources}: no [[sources]] entry of kind {' or '.join(source_kinds)}", 2)
+    _check_warehouse(db)
     dask_address = _checked_dask_address(dask_address, workers, sources)
-    state = ingest_flow(
-        paths=[str(p) for p in paths] if paths else None,
-        db=str(db),
-        sources=str(sources) if sources else None,
-        batch_bytes=batch_mb * 1024 * 1024,
-        batch_files=batch_files,
-        source_kinds=source_kinds,
-        dask_address=dask_address,
-        dask_workers=workers,
-        return_state=True,
-    )
+    command = "nianbao crawl" if source_kinds == ["crawl"] else "nianbao ingest"
+    try:
+        with prefect_api():
+            state = ingest_flow(
+                paths=[str(p) for p in paths] if paths else None,
+                db=str(db),
+                sources=str(sources) if sources else None,
+                batch_bytes=batch_mb * 1024 * 1024,
+                batch_files=batch_files,
+                source_kinds=source_kinds,
+                dask_address=dask_address,
+                dask_workers=workers,
+                exclude=exclude or None,
+                return_state=True,
+            )
+    except ServerDidNotStart as exc:
+        raise _fail(f"{command} failed", exc, 1) from exc
     result = state.result(raise_on_failure=False)
     if isinstance(result, IngestSummary):
         _print_summary(result)
-        raise typer.Exit(1 if result.files_failed else 0)
-    raise _fail("nianbao ingest failed", result, 1)
+        raise typer.Exit(1 if result.failed else 0)
+    raise _fail(f"{command} failed", result, 1)
 
 
 @app.command()
@@ -206,18 +248,18 @@ def serve(
     dask_address: DaskAddress = None,
     workers: DaskWorkers = None,
 ) -> None:
-    """Register the nightly ingest as a Prefect deployment and run its flow runs until stopped (Ctrl-C).
+    """Register the nightly ingest as a Prefect deployment and run its flow runs until stopped (Ctrl-C or SIGTERM; a run in progress is then cancelled).
 
     Needs a Prefect server: start one with `prefect server start` and set PREFECT_API_URL (see README). The schedule stays active when this process stops, so a restart picks it up again; runs due while it was down wait as Late in the UI.
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from prefect.deployments.runner import EntrypointType
     from prefect.schedules import Cron
     from prefect.settings import PREFECT_API_URL
 
     from flows.ingest import ingest_flow
-    from flows.sources import SourcesFileError, load_dask_settings, load_sources
+    from flows.nightly import serve_until_stopped
+    from flows.sources import SourcesFileError, load_dask_settings, load_exclude, load_sources
 
     try:
         ZoneInfo(timezone)
@@ -231,6 +273,7 @@ def serve(
         try:
             load_sources(sources)
             load_dask_settings(sources)
+            load_exclude(sources)
         except SourcesFileError as exc:
             raise _fail("error", exc, 2) from exc
     # The cluster need not be up yet: each run connects when it starts, and says so if it cannot.
@@ -245,14 +288,8 @@ def serve(
         "db": str(db.resolve()), "sources": str(sources.resolve()) if sources else None,
         "dask_address": address, "dask_workers": workers,
     }
-    ingest_flow.serve(
-        name=name,
-        schedule=schedule,
-        parameters=parameters,
-        description=f"Nightly nianbao ingest into {parameters['db']}",
-        pause_on_shutdown=False,
-        entrypoint_type=EntrypointType.MODULE_PATH,
-    )
+    serve_until_stopped(ingest_flow, name=name, schedule=schedule, parameters=parameters,
+                        description=f"Nightly nianbao ingest into {parameters['db']}")
 
 
 @app.command()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter, deque
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -27,13 +26,16 @@ from prefect.runtime import flow_run
 from prefect.states import Completed, Failed
 
 from extractors.crawl import CrawledDocument, CrawlOutcome, CrawlSettings, crawl
-from extractors.files import SourceRef, discover
+from extractors.files import SourceRef
 from extractors.report import PARSER_VERSION
 from flows.cluster import choose_dask, extraction_runner
-from flows.pipeline import extraction_code_version, failed_batch, process_batch
-from flows.sources import CrawlSource, DirectorySource, load_dask_settings, load_sources
-from warehouse.staging import Staging, discard_path, publish, stage
-from warehouse.store import LoadBatch, WarehouseLocked, connect, known_files, load_batch, record_fetches, record_run
+from flows.pipeline import extraction_code_version, failed_batch, process_batch, records_batch
+from flows.plan import Plan, PlannedFile, plan_files
+from flows.sources import CrawlSource, DirectorySource, load_dask_settings, load_exclude, load_sources
+from flows.summary import IngestSummary, plural
+from warehouse.run_lock import DEFAULT_RUN_LOCK_WAIT_SECONDS, run_lock
+from warehouse.staging import Staging, discard_leftovers, discard_path, publish, stage
+from warehouse.store import LoadBatch, WarehouseLocked, connect, load_batch, record_fetches, record_run
 
 DEFAULT_DB = "nianbao.duckdb"
 SAMPLES_DIR = Path(__file__).with_name("samples")
@@ -44,77 +46,6 @@ DEFAULT_BATCH_FILES = 500
 LOCK_RETRY_DELAYS = [2, 5, 15]
 #: Extracted batches are kept for a retry of the flow run; after this they are extracted again.
 EXTRACT_CACHE_EXPIRATION = timedelta(days=7)
-FAILURES_IN_ARTIFACT = 200
-
-
-@dataclass(frozen=True)
-class PlannedFile:
-    path: str
-    sha256: str
-    size_bytes: int
-    #: For a crawled file: where it came from (its report id) and the charset the server declared.
-    url: str | None = None
-    http_charset: str | None = None
-
-
-@dataclass
-class Plan:
-    to_process: list[PlannedFile]
-    unchanged: list[str]
-    #: path -> 'new' or 'changed', for the summary.
-    novelty: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class IngestSummary:
-    run_id: str | None = None
-    files_seen: int = 0
-    files_new: int = 0
-    files_changed: int = 0
-    files_unchanged: int = 0
-    files_loaded: int = 0
-    files_failed: int = 0
-    facts_loaded: int = 0
-    checks_failed: int = 0
-    #: Crawl fetches by outcome: downloaded, not_modified, refused, failed.
-    fetches: Counter = field(default_factory=Counter)
-    #: (path, reason, error) of every failed file.
-    failures: list[tuple[str, str, str]] = field(default_factory=list)
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "files_seen": self.files_seen, "files_loaded": self.files_loaded, "files_unchanged": self.files_unchanged,
-            "files_failed": self.files_failed, "facts_loaded": self.facts_loaded, "checks_failed": self.checks_failed,
-        }
-
-    def to_markdown(self) -> str:
-        """The run's artifact: counts, top failure reasons and the failed files."""
-        lines = [
-            "# nianbao ingest",
-            "",
-            "| files seen | new | changed | unchanged | loaded | failed | facts loaded | checks failed |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|",
-            f"| {self.files_seen} | {self.files_new} | {self.files_changed} | {self.files_unchanged} | "
-            f"{self.files_loaded} | {self.files_failed} | {self.facts_loaded} | {self.checks_failed} |",
-        ]
-        if self.fetches:
-            lines += [
-                "", "| URLs downloaded | not modified | refused | failed |", "|---:|---:|---:|---:|",
-                f"| {self.fetches['downloaded']} | {self.fetches['not_modified']} | {self.fetches['refused']} | "
-                f"{self.fetches['failed']} |",
-                "", "Refused and failed URLs, with the reason: `select * from fetches where outcome in ('refused', 'failed')`.",
-            ]
-        if self.failures:
-            reasons = Counter(reason for _, reason, _ in self.failures).most_common()
-            lines += ["", "## Top failure reasons", "", "| reason | files |", "|---|---:|"]
-            lines += [f"| {reason} | {count} |" for reason, count in reasons]
-            lines += ["", "## Failed files", "", "| file | error |", "|---|---|"]
-            lines += [
-                f"| {path} | {error.replace('|', '/')} |" for path, _, error in self.failures[:FAILURES_IN_ARTIFACT]
-            ]
-            if len(self.failures) > FAILURES_IN_ARTIFACT:
-                lines.append(f"| … | {len(self.failures) - FAILURES_IN_ARTIFACT} more in the ingest_files table |")
-        return "\n".join(lines) + "\n"
 
 
 def _warehouse_busy(task, task_run, state) -> bool:
@@ -176,30 +107,9 @@ def batches(files: list[PlannedFile], max_bytes: int, max_files: int) -> list[li
 
 
 @task(name="plan-files", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)
-def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str) -> Plan:
+def plan_files_task(paths: list[str], crawled: list[CrawledDocument], db: str, exclude: list[str]) -> Plan:
     """Hash every file and compare with the published warehouse: unchanged files are not extracted again."""
-    files = []
-    for path in discover(paths):
-        data = path.read_bytes()
-        files.append(PlannedFile(str(path), hashlib.sha256(data).hexdigest(), len(data)))
-    for document in {d.path: d for d in crawled}.values():  # identical bytes at two URLs are one report
-        data = Path(document.path).read_bytes()
-        files.append(PlannedFile(document.path, hashlib.sha256(data).hexdigest(), len(data), document.url,
-                                 document.http_charset))
-    known = {}
-    if Path(db).exists():
-        with connect(db, read_only=True) as conn:
-            known = known_files(conn, [f.path for f in files])
-    plan = Plan(to_process=[], unchanged=[])
-    for planned in files:
-        before = known.get(planned.path)
-        # The same bytes through the same parser give the same result, a failure included: not redone.
-        if before and before.sha256 == planned.sha256 and before.parser_version == PARSER_VERSION:
-            plan.unchanged.append(planned.path)
-        else:
-            plan.to_process.append(planned)
-            plan.novelty[planned.path] = "changed" if before else "new"
-    return plan
+    return plan_files(paths, crawled, db, exclude)
 
 
 @task(
@@ -235,12 +145,12 @@ def load_into_staging(staging: Staging, batch: LoadBatch, run_id: str) -> None:
 
 
 @task(name="publish-warehouse", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)
-def publish_warehouse(staging: Staging, run_id: str, run_name: str | None, started_at: datetime,
+def publish_warehouse(staging: Staging, run_id: str, attempt: int, run_name: str | None, started_at: datetime,
                       status: str, counts: dict[str, int], fetches: list[dict]) -> None:
     """Record the run and its crawl fetches in the copy, then swap the copy in for the published file."""
     with connect(staging.path) as conn:
         record_fetches(conn, fetches)
-        record_run(conn, run_id, run_name, started_at, status, counts)
+        record_run(conn, run_id, attempt, run_name, started_at, status, counts)
     publish(staging)
 
 
@@ -255,29 +165,53 @@ def ingest_flow(
     source_kinds: list[str] | None = None,
     dask_address: str | None = None,
     dask_workers: int | None = None,
+    exclude: list[str] | None = None,
+    run_lock_wait_seconds: float = DEFAULT_RUN_LOCK_WAIT_SECONDS,
 ):
     """Ingest report files into the DuckDB warehouse at `db`.
 
     The files are `paths` plus what the `sources` file lists (read at run time: directories,
     and sites to crawl into raw/ beside the warehouse), restricted to `source_kinds` when
-    given; with neither, the bundled samples. The night is loaded into a private copy of the warehouse
-    and published at the end with one atomic rename, so readers never wait and never see
-    half a night. A warehouse held by another writer is waited for `lock_retry_delays`
-    (seconds between attempts) before the run fails.
+    given; with neither, the bundled samples. Files matching an `exclude` pattern (or one of
+    the sources file's) are recorded as ignored. The night is loaded into a private copy of the
+    warehouse and published at the end with one atomic rename, so readers never wait and never
+    see half a night. A warehouse held by another writer is waited for `lock_retry_delays`
+    (seconds between attempts) before the run fails; another nianbao run on the same warehouse
+    is waited for up to `run_lock_wait_seconds`.
 
     Batches of at most `batch_bytes` and `batch_files` are extracted on the Dask cluster whose
     scheduler is at `dask_address`, or on a local Dask cluster of `dask_workers` processes, or
     as the sources file's [dask] table says; with none of them, on this process's threads.
     """
     logger = get_run_logger()
+    db = str(Path(db).resolve())
+    run_id = flow_run.get_id()
+    with run_lock(db, run_id, flow_run.get_name(), wait_seconds=run_lock_wait_seconds,
+                  on_wait=lambda holder: logger.info("waiting for another nianbao run on %s: %s", db, holder)):
+        for leftover in discard_leftovers(db, run_id):
+            logger.info("deleted %s, the copy a killed run left", leftover)
+        summary = _ingest(paths, db, sources, batch_bytes, batch_files, lock_retry_delays, source_kinds,
+                          dask_address, dask_workers, exclude or [], run_id)
+    create_markdown_artifact(
+        key="nianbao-ingest-summary", markdown=summary.to_markdown(), description=f"{summary.title} into {db}"
+    )
+    if summary.failed:
+        return Failed(message=summary.state_message(), data=summary)
+    return Completed(message=summary.state_message(), data=summary)
+
+
+def _ingest(paths: list[str] | None, db: str, sources: str | None, batch_bytes: int, batch_files: int,
+            lock_retry_delays: list[float], source_kinds: list[str] | None, dask_address: str | None,
+            dask_workers: int | None, exclude: list[str], run_id: str) -> IngestSummary:
+    """The run, under the warehouse's run lock: crawl, plan, extract and load into a copy, publish."""
+    logger = get_run_logger()
     started_at = datetime.now()
     listed = [s for s in (load_sources(sources) if sources else []) if not source_kinds or s.kind in source_kinds]
     dask = choose_dask(dask_address, dask_workers, load_dask_settings(sources) if sources else None)
+    exclude = exclude + (load_exclude(sources) if sources else [])
     paths = list(paths or []) + [str(source.path) for source in listed if isinstance(source, DirectorySource)]
-    db = str(Path(db).resolve())
-    run_id = flow_run.get_id()
     waiting = {"retries": len(lock_retry_delays), "retry_delay_seconds": lock_retry_delays}
-    summary = IngestSummary(run_id=run_id)
+    summary = IngestSummary(run_id=run_id, title="nianbao crawl" if source_kinds == ["crawl"] else "nianbao ingest")
     crawled: list[CrawledDocument] = []
     fetches: list[dict] = []
     for source in listed:
@@ -286,17 +220,19 @@ def ingest_flow(
             crawled += outcome.documents
             fetches += outcome.records
             summary.fetches.update(record["outcome"] for record in outcome.records)
+            if outcome.unreachable:
+                logger.error("source %s reached nothing: %s", source.name, outcome.unreachable)
+                summary.failed_sources.append((source.name, outcome.unreachable))
     if not paths and not listed:
         paths = [str(SAMPLES_DIR)]
-    plan = plan_files.with_options(**waiting)(paths, crawled, db)
-    summary.files_seen = len(plan.to_process) + len(plan.unchanged)
-    summary.files_unchanged = len(plan.unchanged)
-    novelty = Counter(plan.novelty.values())
-    summary.files_new, summary.files_changed = novelty["new"], novelty["changed"]
+    plan = plan_files_task.with_options(**waiting)(paths, crawled, db, exclude)
+    _count_plan(summary, plan)
     planned_batches = batches(plan.to_process, batch_bytes, batch_files)
     logger.info(
-        "%d files: %d new, %d changed, %d unchanged; %d batches to extract on %s",
-        summary.files_seen, summary.files_new, summary.files_changed, summary.files_unchanged, len(planned_batches),
+        "%s: %d new, %d changed, %d unchanged, %d still failing, %d duplicates, %d ignored; %s to extract on %s",
+        plural(summary.files_seen, "file"), summary.files_new, summary.files_changed, summary.files_unchanged,
+        summary.files_still_failing, summary.files_duplicate, summary.files_ignored,
+        plural(len(planned_batches), "batch", "batches"),
         dask.describe() if dask and planned_batches else "this process",
     )
 
@@ -304,12 +240,16 @@ def ingest_flow(
     done_files = 0
     staging: Staging | None = None
 
-    def load_next() -> None:
-        nonlocal done_files, staging
-        batch = _extracted_or_failed(*pending.popleft())
+    def load(batch: LoadBatch) -> None:
+        nonlocal staging
         if staging is None:  # copied as late as possible, so that writers in the day are not refused for long
             staging = stage_warehouse.with_options(**waiting)(db, run_id)
         load_into_staging(staging, batch, run_id)
+
+    def load_next() -> None:
+        nonlocal done_files
+        batch = _extracted_or_failed(*pending.popleft())
+        load(batch)
         failed = batch.files.filter(batch.files["status"] == "failed")
         summary.files_loaded += batch.reports.height
         summary.files_failed += failed.height
@@ -317,11 +257,12 @@ def ingest_flow(
         summary.checks_failed += batch.checks.filter(~batch.checks["passed"]).height
         summary.failures.extend(failed.select("path", "reason", "error").iter_rows())
         done_files += batch.files.height
-        logger.info(
-            "%d/%d files extracted and loaded (%d failed so far)", done_files, len(plan.to_process), summary.files_failed
-        )
+        logger.info("%d of %s extracted and loaded; %d of them failed", done_files,
+                    plural(len(plan.to_process), "file"), summary.files_failed - summary.files_still_failing)
 
     try:
+        if plan.records:
+            load(records_batch(plan.records))
         with extraction_runner(dask if planned_batches else None, [f.path for f in plan.to_process]) as extraction:
             # A bounded window of batches in flight keeps memory flat however large the corpus.
             for files in planned_batches:
@@ -332,17 +273,25 @@ def ingest_flow(
                 load_next()
         if staging is None:
             staging = stage_warehouse.with_options(**waiting)(db, run_id)
-        status = "failed" if summary.files_failed else "completed"
         publish_warehouse.with_options(**waiting)(
-            staging, run_id, flow_run.get_name(), started_at, status, summary.counts(), fetches
+            staging, run_id, flow_run.run_count or 1, flow_run.get_name(), started_at,
+            "failed" if summary.failed else "completed", summary.counts(), fetches,
         )
     except BaseException:
         if staging is not None:
             discard_path(staging.path)
         raise
-    create_markdown_artifact(
-        key="nianbao-ingest-summary", markdown=summary.to_markdown(), description=f"nianbao ingest into {db}"
-    )
-    if summary.files_failed:
-        return Failed(message=f"{summary.files_failed} of {summary.files_seen} files failed", data=summary)
-    return Completed(message=f"{summary.files_loaded} files loaded", data=summary)
+    return summary
+
+
+def _count_plan(summary: IngestSummary, plan: Plan) -> None:
+    """What the plan already knows: every file found, and those that are not extracted."""
+    summary.files_seen = plan.files_seen
+    summary.files_unchanged = len(plan.unchanged)
+    summary.files_still_failing = len(plan.still_failing)
+    summary.files_failed = len(plan.still_failing)
+    summary.failures.extend((f.path, f.reason, f.message) for f in plan.still_failing)
+    summary.files_duplicate = plan.duplicates
+    summary.files_ignored = plan.ignored
+    novelty = Counter(plan.novelty.values())
+    summary.files_new, summary.files_changed = novelty["new"], novelty["changed"]

@@ -35,14 +35,16 @@ FILE_SCHEMA = {
     "error": pl.String,
     "report_id": pl.String,
     "parser_version": pl.String,
+    "url": pl.String,
 }
 
 
-def _file_record(path: str, sha256: str, size: int, *, report_id: str | None = None,
-                 reason: str | None = None, error: str | None = None) -> dict[str, object]:
+def file_record(path: str, sha256: str, size: int, *, report_id: str | None = None, reason: str | None = None,
+                error: str | None = None, url: str | None = None, status: str | None = None) -> dict[str, object]:
+    """A file's row of ingest_files: loaded, or failed with its reason (or `status` duplicate / ignored)."""
     return {
-        "path": path, "sha256": sha256, "size_bytes": size, "status": "failed" if error else "loaded",
-        "reason": reason, "error": error, "report_id": report_id, "parser_version": PARSER_VERSION,
+        "path": path, "sha256": sha256, "size_bytes": size, "status": status or ("failed" if error else "loaded"),
+        "reason": reason, "error": error, "report_id": report_id, "parser_version": PARSER_VERSION, "url": url,
     }
 
 
@@ -57,22 +59,23 @@ def extract_files(sources: Sequence[str | SourceRef]) -> tuple[list[ExtractedRep
         try:
             source = read_source(ref)
         except OSError as exc:
-            files.append(_file_record(path, "", 0, reason="unreadable",
-                                      error=f"{path}: cannot read ({exc.strerror or exc}){origin}"))
+            files.append(file_record(path, "", 0, reason="unreadable", url=ref.url,
+                                     error=f"{path}: cannot read ({exc.strerror or exc}){origin}"))
             continue
         try:
             report = extract_report(source)
         except ExtractionError as exc:
-            files.append(_file_record(path, source.sha256, len(source.data), reason=exc.reason, error=f"{exc}{origin}"))
+            files.append(file_record(path, source.sha256, len(source.data), reason=exc.reason, error=f"{exc}{origin}",
+                                     url=ref.url))
         except Exception as exc:  # a bug must not take the other files of the batch down with it
             logger.exception("unexpected error extracting %s", path)
             files.append(
-                _file_record(path, source.sha256, len(source.data), reason="internal_error",
+                file_record(path, source.sha256, len(source.data), reason="internal_error", url=ref.url,
                              error=f"{path}: unexpected {type(exc).__name__}: {exc} (a bug in nianbao; please report it)")
             )
         else:
             reports.append(report)
-            files.append(_file_record(path, report.sha256, report.size_bytes, report_id=report.report_id))
+            files.append(file_record(path, report.sha256, report.size_bytes, report_id=report.report_id, url=ref.url))
     return reports, files
 
 
@@ -90,11 +93,15 @@ def failed_batch(files: Sequence[tuple[str, int]], cause: str) -> LoadBatch:
 
     No sha256 is recorded, because the bytes were never judged: the next run tries the files again.
     """
-    records = [
-        _file_record(path, "", size, reason="batch_failed",
-                     error=f"{path}: its extraction batch failed ({cause}); it is tried again at the next run")
+    return records_batch([
+        file_record(path, "", size, reason="batch_failed",
+                    error=f"{path}: its extraction batch failed ({cause}); it is tried again at the next run")
         for path, size in files
-    ]
+    ])
+
+
+def records_batch(records: Sequence[dict[str, object]]) -> LoadBatch:
+    """A batch of file records only (failures, duplicates, ignored files): no reports, facts or checks."""
     nothing = process_batch([])
     return LoadBatch(reports=nothing.reports, facts=nothing.facts, checks=nothing.checks,
                      files=pl.DataFrame(records, schema=FILE_SCHEMA))

@@ -15,6 +15,8 @@ TOML, read at run time so that an edit takes effect at the next run:
     link_patterns = ["年度报告", "年报"]     # the default
     delay_seconds = 1.0         # per host; see CRAWL_OPTIONS for the rest
 
+    exclude = ["*/drafts/*", "old-report.html"]   # optional: files recorded as ignored, not read
+
     [dask]                      # optional: where the extraction batches run
     address = "tcp://10.0.0.5:8786"   # an existing cluster's scheduler, or
     # workers = 8                     # a local cluster of this many processes
@@ -67,7 +69,7 @@ def _crawl_source(entry: dict, where: str) -> CrawlSource:
     patterns = entry.get("link_patterns") or None
     options = {}
     for key, value in entry.items():
-        if key in ("kind", "name", "start_urls", "allowed_domains", "link_patterns"):
+        if key in ("kind", "name", "start_urls", "allowed_domains", "link_patterns", "exclude"):
             continue
         if key not in CRAWL_OPTIONS:
             raise SourcesFileError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(CRAWL_OPTIONS))})")
@@ -121,6 +123,23 @@ def load_dask_settings(sources_file: str | Path) -> DaskSettings | None:
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise SourcesFileError(f"{where}: `workers` must be a whole number of at least 1, not {workers!r}")
     return DaskSettings(workers=workers)
+
+
+def load_exclude(sources_file: str | Path) -> list[str]:
+    """The file's `exclude` patterns (top level, and of each entry): files an operator accepts as not reports."""
+    file = Path(sources_file)
+    document = _read(file)
+    places = [(f"{file}: `exclude`", document.get("exclude"))]
+    places += [(f"{file}: [[sources]] entry {n}: `exclude`", entry.get("exclude"))
+               for n, entry in enumerate(document.get("sources") or [], start=1) if isinstance(entry, dict)]
+    patterns = []
+    for where, value in places:
+        if value is None:
+            continue
+        if not isinstance(value, list) or not all(isinstance(p, str) and p for p in value):
+            raise SourcesFileError(f'{where} must be a list of patterns such as ["*/drafts/*", "bad.html"]')
+        patterns += value
+    return patterns
 
 
 def load_sources(sources_file: str | Path) -> list[DirectorySource | CrawlSource]:

@@ -32,6 +32,17 @@ def prefect_server():
         yield
 
 
+def copy_samples_as(target: Path, agency: int) -> None:
+    """The five samples as if another agency had published them: the same reports, other bytes.
+
+    The same bytes at two paths are one report (a duplicate), so copies meant as separate reports
+    end with a different number of blank lines.
+    """
+    target.mkdir(parents=True)
+    for sample in sorted(SAMPLES.glob("*.txt")):
+        (target / sample.name).write_bytes(sample.read_bytes() + b"\n" * (agency + 1))
+
+
 @pytest.fixture
 def samples_copy(tmp_path: Path) -> Path:
     """The five sample reports in a directory the test may change."""

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT, SAMPLES, copy_samples_as
 from tests.expected import warehouse_state
 from tests.processes import WriteLockHolder, free_port, wait_for
 
@@ -137,7 +137,7 @@ def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(pr
     first_night, second_night = tmp_path / "reports" / "2023", tmp_path / "reports" / "2024"
     shutil.copytree(SAMPLES, first_night)
     for agency in range(60):  # 300 new files in 30 batches: the lock is taken while most are still extracting
-        shutil.copytree(SAMPLES, second_night / f"agency-{agency:02d}")
+        copy_samples_as(second_night / f"agency-{agency:02d}", agency)
     sources = tmp_path / "sources.toml"
     sources.write_text('[[sources]]\nname = "2023"\npath = "reports/2023"\n', encoding="utf-8")
     serve = Serve(prefect_api, ["--sources", str(sources), "--db", str(db), "--name", "nightly-retry"],

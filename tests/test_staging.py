@@ -12,7 +12,7 @@ import pytest
 
 from flows.ingest import ingest_flow
 from flows.pipeline import process_batch
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, copy_samples_as
 from tests.processes import ReaderLoop, WriteLockHolder
 from warehouse.staging import WarehouseChanged, publish, stage, staging_path
 from warehouse.store import WarehouseLocked, connect, load_batch
@@ -99,7 +99,7 @@ def test_a_reader_during_a_night_sees_the_state_before_or_after_it_never_between
     assert ingest_flow(paths=[str(samples_copy)], db=str(db), return_state=True).is_completed()
     night = tmp_path / "night"
     for copy in range(40):  # 200 new reports in 20 batches, so a non-atomic load would show 19 states between
-        shutil.copytree(SAMPLES, night / f"agency-{copy:02d}")
+        copy_samples_as(night / f"agency-{copy:02d}", copy)
     reader = ReaderLoop(db, tmp_path / "reader.jsonl")
     try:
         while not reader.records():

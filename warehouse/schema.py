@@ -9,7 +9,7 @@ import duckdb
 
 from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, TABLE_TITLES, template_cells
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
 
 TABLES = """
@@ -33,7 +33,9 @@ create table if not exists reports (
     reader varchar,                     -- which reader produced the cells
     parser_version varchar,
     run_id varchar,
-    loaded_at timestamp
+    loaded_at timestamp,
+    source_status varchar not null default 'current',  -- current / failing: its file now fails to read
+    source_error varchar                -- when failing: what is wrong with the file now
 );
 
 create table if not exists facts (
@@ -62,27 +64,33 @@ create table if not exists ingest_files (
     path varchar primary key,
     sha256 varchar not null,
     size_bytes bigint,
-    status varchar not null,            -- loaded / failed
-    reason varchar,                     -- machine-readable failure reason
+    status varchar not null,            -- loaded / failed / duplicate / ignored
+    reason varchar,                     -- machine-readable reason (why failed, duplicate or ignored)
     error varchar,                      -- what is wrong, naming the file
-    report_id varchar,
+    report_id varchar,                  -- the report it loaded (or is a duplicate of, or had before failing)
+    url varchar,                        -- where a crawled file was downloaded from
     parser_version varchar,
     run_id varchar,
     updated_at timestamp not null
 );
 
 create table if not exists runs (
-    run_id varchar primary key,
+    run_id varchar not null,
+    attempt integer not null default 1, -- Prefect's run count: a Retry from the UI is attempt 2, and so on
     flow_run_name varchar,
     started_at timestamp not null,
     finished_at timestamp,
-    status varchar not null,            -- completed / failed (some files failed)
+    status varchar not null,            -- completed / failed (some files failed, or a source reached nothing)
     files_seen integer,
     files_loaded integer,
     files_unchanged integer,
-    files_failed integer,
+    files_failed integer,               -- failed in this run, plus unchanged files still failing
     facts_loaded bigint,
-    checks_failed bigint
+    checks_failed bigint,
+    files_ignored integer,
+    files_duplicate integer,
+    sources_failed integer,
+    primary key (run_id, attempt)
 );
 
 create table if not exists fetches (
@@ -131,6 +139,15 @@ create or replace view failed_checks as
 select r.agency, r.year, r.source_path, c.*
 from checks c join reports r using (report_id)
 where not c.passed;
+
+create or replace view report_sources as
+select i.report_id, i.path, i.url, i.status, i.updated_at
+from ingest_files i
+where i.status in ('loaded', 'duplicate') and i.report_id is not null
+union
+select r.report_id, f.raw_path as path, f.url, 'crawled' as status, f.fetched_at as updated_at
+from fetches f join reports r on r.sha256 = f.sha256
+where f.outcome = 'downloaded';
 
 create or replace view requests_by_row as
 select r.agency, r.year, f.report_id, f.row_code,
@@ -191,6 +208,21 @@ WIDE_VIEWS = {
 #: What turns a warehouse of each older schema version into the next one.
 MIGRATIONS = {
     1: "alter table reports add column if not exists source_url varchar",
+    # runs keeps every attempt of a flow run: its key becomes (run_id, attempt), which DuckDB cannot alter.
+    2: """
+    alter table reports add column if not exists source_status varchar default 'current';
+    update reports set source_status = 'current' where source_status is null;
+    alter table reports add column if not exists source_error varchar;
+    alter table ingest_files add column if not exists url varchar;
+    create table runs_v3 as select run_id, 1 as attempt, flow_run_name, started_at, finished_at, status, files_seen,
+        files_loaded, files_unchanged, files_failed, facts_loaded, checks_failed, null::integer as files_ignored,
+        null::integer as files_duplicate, null::integer as sources_failed from runs;
+    drop table runs;
+    """,
+}
+#: Run after a migration's statements, when the tables above have been created again where dropped.
+MIGRATION_FOLLOW_UPS = {
+    2: "insert into runs by name select * from runs_v3; drop table runs_v3;",
 }
 
 
@@ -200,9 +232,18 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     if version is None:
         conn.execute("insert into schema_info values (?)", [SCHEMA_VERSION])
     elif version < SCHEMA_VERSION:
-        for step in range(version, SCHEMA_VERSION):
-            conn.execute(MIGRATIONS[step])
-        conn.execute("update schema_info set schema_version = ?", [SCHEMA_VERSION])
+        conn.execute("begin transaction")
+        try:
+            for step in range(version, SCHEMA_VERSION):
+                conn.execute(MIGRATIONS[step])
+                conn.execute(TABLES)
+                if step in MIGRATION_FOLLOW_UPS:
+                    conn.execute(MIGRATION_FOLLOW_UPS[step])
+            conn.execute("update schema_info set schema_version = ?", [SCHEMA_VERSION])
+            conn.execute("commit")
+        except BaseException:
+            conn.execute("rollback")
+            raise
     elif version > SCHEMA_VERSION:
         raise RuntimeError(
             f"the warehouse has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}): upgrade nianbao"

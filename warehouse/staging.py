@@ -14,7 +14,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from warehouse.store import connect
+from warehouse.store import connect, is_empty_file
 
 
 class WarehouseChanged(RuntimeError):
@@ -70,23 +70,40 @@ def staging_path(published: str | Path, run_id: str) -> Path:
 def stage(published: str | Path, run_id: str) -> Staging:
     """Copy the published warehouse to this run's private file, replacing any earlier attempt's copy.
 
-    Raises WarehouseLocked when another process holds the published file for writing.
+    The published file is only ever opened read-only, so analysts' read-only sessions are never
+    refused. A log (.wal) left by a writer that stopped without checkpointing is copied with the
+    file, and folded in when the copy is opened for writing. Raises WarehouseLocked when another
+    process holds the published file for writing.
     """
     source = Path(published).resolve()
     target = staging_path(source, run_id)
     discard_path(target)
     base = None
-    if source.exists():
-        if _wal(source).exists():
-            # A writer stopped without checkpointing: fold its log in, as its next open would.
-            with connect(source):
-                pass
+    if is_empty_file(source):
+        base = _stamp(source)  # nothing to copy: the copy starts as a new warehouse
+    elif source.exists():
         with connect(source, read_only=True):  # holds off writers while the bytes are copied
             base = _stamp(source)
             shutil.copyfile(source, target)
-    with connect(target):  # creates or migrates the schema in the copy
+            if base.wal_size is not None:
+                shutil.copyfile(_wal(source), _wal(target))
+    with connect(target):  # folds a copied log in, creates or migrates the schema in the copy
         pass
     return Staging(published=str(source), path=str(target), base=base)
+
+
+def discard_leftovers(published: str | Path, keep_run_id: str) -> list[Path]:
+    """Delete the copies that runs killed before publishing left beside the warehouse.
+
+    Call it only while holding the warehouse's run lock: then no other nianbao run is alive
+    to own them.
+    """
+    published = Path(published).resolve()
+    keep = staging_path(published, keep_run_id)
+    left = [p for p in published.parent.glob(f".{published.name}.*.loading") if p != keep]
+    for path in left:
+        discard_path(path)
+    return left
 
 
 def publish(staging: Staging) -> None:
@@ -97,14 +114,17 @@ def publish(staging: Staging) -> None:
     """
     source, target = Path(staging.published), Path(staging.path)
     _fsync(target)
-    if not source.exists():
-        if staging.base is not None:
+    if not source.exists() or is_empty_file(source):
+        if _stamp(source) != staging.base:
             raise WarehouseChanged(str(source))
         os.replace(target, source)
     else:
         with connect(source, read_only=True):  # no writer can start until the rename is done
             if _stamp(source) != staging.base:
                 raise WarehouseChanged(str(source))
+            # The old file's log is already in the copy; left beside the new file, DuckDB would replay
+            # it onto it. Removed first, a reader in between sees the old file without its last writes.
+            _wal(source).unlink(missing_ok=True)
             os.replace(target, source)
     _fsync(source.parent)
 

@@ -45,21 +45,56 @@ class WarehouseLocked(RuntimeError):
         self.path, self.holder, self.pid = path, holder, pid
 
 
+class NotAWarehouse(RuntimeError):
+    """The file at the warehouse path is not a nianbao warehouse; nianbao refuses to touch it."""
+
+    def __init__(self, path: str, what: str) -> None:
+        super().__init__(
+            f"{path} {what}, not a nianbao warehouse; nianbao leaves it untouched. Give --db a new file name "
+            "(it is created) or an existing nianbao warehouse."
+        )
+        self.path = path
+
+
+def _foreign_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    """User tables and views of a file that has no nianbao schema; [] for an empty DuckDB file."""
+    names = [row[0] for row in conn.execute(
+        "select table_name from information_schema.tables where table_catalog = current_database() "
+        "and table_schema = 'main' order by 1"
+    ).fetchall()]
+    return [] if "schema_info" in names else names
+
+
+def is_empty_file(path: str | Path) -> bool:
+    """A zero-byte file where the warehouse should be (a `touch`, or an interrupted copy): taken as a new one."""
+    try:
+        return os.stat(path).st_size == 0
+    except OSError:
+        return False
+
+
 @contextmanager
 def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection that says who holds the file when it is locked; the schema is ensured for writers."""
     path = str(db_path)
     if read_only and not Path(path).exists():
         raise FileNotFoundError(f"{path}: no such warehouse; run `nianbao ingest` first")
+    if not read_only and is_empty_file(path):
+        os.unlink(path)  # DuckDB refuses a zero-byte file; it held nothing
     try:
         conn = duckdb.connect(path, read_only=read_only)
     except duckdb.IOException as exc:
         match = _LOCK_HOLDER.search(str(exc))
         if match or "lock" in str(exc).lower():
             raise WarehouseLocked(path, *(match.groups() if match else (None, None))) from exc
+        if "not a valid DuckDB database file" in str(exc):
+            raise NotAWarehouse(path, "is not a DuckDB database file") from exc
         raise
     try:
         if not read_only:
+            foreign = _foreign_tables(conn)
+            if foreign:
+                raise NotAWarehouse(path, f"is a DuckDB file holding other tables ({', '.join(foreign[:5])})")
             _ensure_once(conn, path)
         yield conn
     finally:
@@ -83,25 +118,60 @@ def _ensure_once(conn: duckdb.DuckDBPyConnection, path: str) -> None:
     _ENSURED.add(key)
 
 
+KNOWN_FILE_COLUMNS = ("path", "sha256", "status", "parser_version", "reason", "error", "report_id", "updated_at")
+
+
 @dataclass(frozen=True)
 class KnownFile:
+    """A file's row in ingest_files: what the last run that read it made of it."""
+
     sha256: str
     status: str
     parser_version: str | None
+    reason: str | None
+    error: str | None
+    report_id: str | None
+    updated_at: datetime
 
 
 def known_files(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, KnownFile]:
     """What the warehouse already holds for these paths, to skip unchanged files."""
+    foreign = _foreign_tables(conn)
+    if foreign:
+        raise NotAWarehouse(conn_path(conn), f"is a DuckDB file holding other tables ({', '.join(foreign[:5])})")
     if not paths:
         return {}
+    if not conn.execute("select count(*) from information_schema.tables where table_name = 'ingest_files'").fetchone()[0]:
+        return {}  # an empty DuckDB file: a new warehouse
     conn.register("_wanted", pl.DataFrame({"path": paths}).to_arrow())
     try:
         rows = conn.execute(
-            "select path, sha256, status, parser_version from ingest_files join _wanted using (path)"
+            f"select {', '.join(KNOWN_FILE_COLUMNS)} from ingest_files join _wanted using (path)"
         ).fetchall()
     finally:
         conn.unregister("_wanted")
-    return {path: KnownFile(sha, status, version) for path, sha, status, version in rows}
+    return {row[0]: KnownFile(*row[1:]) for row in rows}
+
+
+def loaded_files_with_hashes(conn: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str, tuple[str, str]]:
+    """sha256 -> (path, report_id) of a file loaded as a report: the bytes a new path duplicates."""
+    if not hashes or not conn.execute(
+        "select count(*) from information_schema.tables where table_name = 'ingest_files'"
+    ).fetchone()[0]:
+        return {}
+    conn.register("_hashes", pl.DataFrame({"sha256": hashes}).to_arrow())
+    try:
+        rows = conn.execute(
+            "select sha256, min(path), arg_min(report_id, path) from ingest_files join _hashes using (sha256) "
+            "where status = 'loaded' group by sha256"
+        ).fetchall()
+    finally:
+        conn.unregister("_hashes")
+    return {sha: (path, report_id) for sha, path, report_id in rows}
+
+
+def conn_path(conn: duckdb.DuckDBPyConnection) -> str:
+    return conn.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
 
 
 @dataclass
@@ -153,7 +223,18 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
             conn.execute("insert into reports by name select * from _reports")
             conn.execute("insert into facts by name select * from _facts")
             conn.execute("insert into checks by name select * from _checks")
-            conn.execute("insert or replace into ingest_files by name select * from _files")
+            # A file that loaded before and now fails keeps its last good report, marked as failing; a failed or
+            # ignored file's row keeps pointing at the report it had.
+            conn.execute(
+                """update reports set source_status = 'failing', source_error = f.error
+                   from _files f join ingest_files i using (path)
+                   where f.status = 'failed' and f.reason <> 'batch_failed' and i.report_id = reports.report_id"""
+            )
+            conn.execute(
+                """insert or replace into ingest_files by name
+                   select f.* replace (coalesce(f.report_id, i.report_id) as report_id)
+                   from _files f left join ingest_files i on i.path = f.path and f.status in ('failed', 'ignored')"""
+            )
             conn.execute("commit")
         except BaseException:
             conn.execute("rollback")
@@ -163,19 +244,21 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
             conn.unregister(name)
 
 
+RUN_COUNTS = (
+    "files_seen", "files_loaded", "files_unchanged", "files_failed", "files_ignored", "files_duplicate",
+    "facts_loaded", "checks_failed", "sources_failed",
+)
+
+
 def record_run(
-    conn: duckdb.DuckDBPyConnection, run_id: str, flow_run_name: str | None, started_at: datetime, status: str,
-    counts: dict[str, int],
+    conn: duckdb.DuckDBPyConnection, run_id: str, attempt: int, flow_run_name: str | None, started_at: datetime,
+    status: str, counts: dict[str, int],
 ) -> None:
-    """One row per flow run, written with the night's load so that it is published with it."""
+    """One row per attempt of a flow run (a Retry is the next attempt), published with the night's load."""
     conn.execute(
-        """insert or replace into runs (run_id, flow_run_name, started_at, finished_at, status, files_seen,
-           files_loaded, files_unchanged, files_failed, facts_loaded, checks_failed)
-           values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-        [
-            run_id, flow_run_name, started_at, datetime.now(), status, counts["files_seen"], counts["files_loaded"],
-            counts["files_unchanged"], counts["files_failed"], counts["facts_loaded"], counts["checks_failed"],
-        ],
+        f"""insert or replace into runs (run_id, attempt, flow_run_name, started_at, finished_at, status,
+            {', '.join(RUN_COUNTS)}) values (?, ?, ?, ?, ?, ?, {', '.join('?' * len(RUN_COUNTS))})""",
+        [run_id, attempt, flow_run_name, started_at, datetime.now(), status, *(counts[name] for name in RUN_COUNTS)],
     )
 
 
