@@ -161,6 +161,9 @@ class Fetcher:
                 problem = f"timed out ({type(exc).__name__})"
             except httpx.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__}: {exc})"
+            except httpx.DecodingError as exc:
+                return FetchResult(url=url, outcome="failed", final_url=current,
+                                   reason=f"the body does not decode as its Content-Encoding says ({exc})")
             else:
                 if result.status not in RETRY_STATUSES:
                     return result

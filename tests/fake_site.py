@@ -121,6 +121,8 @@ class FakeGovSite:
                         return self._send(site.robots_status, b"unavailable", "text/plain")
                 if path == "/robots-moved.txt":
                     path = "/robots.txt"
+                if path == "/files/bad-gzip.pdf":
+                    return self._send(200, b"not gzip at all", "application/pdf", encoding="gzip")
                 if path == "/files/trickle.pdf":
                     return self._trickle(TRICKLE_BODY, "application/pdf")
                 if path == "/ndbg/slow.html":
@@ -167,10 +169,13 @@ class FakeGovSite:
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the crawler gave up
 
-            def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None) -> None:
+            def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None,
+                      encoding: str | None = None) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", content_type)
+                    if encoding:
+                        self.send_header("Content-Encoding", encoding)
                     self.send_header("Content-Length", str(len(body)))
                     if etag:
                         self.send_header("ETag", etag)

@@ -135,6 +135,18 @@ def test_a_download_within_its_deadline_is_kept():
     assert (result.outcome, result.body) == ("downloaded", TRICKLE_BODY)
 
 
+def test_a_body_that_does_not_decode_as_its_content_encoding_says_fails_the_fetch_not_the_crawl(tmp_path):
+    with FakeGovSite() as site:
+        site.robots_status = 404
+        fetcher = Fetcher(policy())
+        try:
+            result = fetcher.fetch(f"{site.root}/files/bad-gzip.pdf")
+        finally:
+            fetcher.close()
+    assert result.outcome == "failed"
+    assert result.reason.startswith("the body does not decode as its Content-Encoding says (")
+
+
 def test_the_sources_file_sets_the_download_deadline(tmp_path):
     with FakeGovSite() as site:
         sources = write_sources(tmp_path, site, download_timeout_seconds=45)
