@@ -7,7 +7,8 @@ decodes almost any bytes, so a wrong GBK declaration would otherwise win with mo
 GB2312 and GBK are decoded as GB18030, their superset: pages declared GB2312 routinely
 contain GBK-only characters. Only encodings that can hold Chinese are accepted,
 so a binary file is refused instead of becoming mojibake. UTF-8 text cut off part way through a
-character is refused as truncated: its end is missing, and GB18030 would often decode it as mojibake.
+character is refused as truncated rather than read: its end is missing (the last tables of a report
+with it, silently), nothing downstream could record that, and a short one may pass as GB18030 mojibake.
 """
 
 from __future__ import annotations
