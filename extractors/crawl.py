@@ -62,6 +62,9 @@ class CrawlOutcome:
     #: One per URL the crawl met: fetched, not modified, refused or failed.
     records: list[dict] = field(default_factory=list)
     documents: list[CrawledDocument] = field(default_factory=list)
+    #: When every start URL failed or was refused: one line naming each and why. The crawl then reached
+    #: nothing of the site, which the flow must report as a failure, not as a site without news.
+    unreachable: str | None = None
 
 
 class Journal:
@@ -156,8 +159,16 @@ class _Crawl:
             self.fetcher.close()
         self.journal.append({"event": "finish", "crawl_id": self.crawl_id, "at": datetime.now().isoformat()})
         return CrawlOutcome(
-            crawl_id=self.crawl_id, resumed=self.resumed, records=list(self.done.values()), documents=documents
+            crawl_id=self.crawl_id, resumed=self.resumed, records=list(self.done.values()), documents=documents,
+            unreachable=self._unreachable(),
         )
+
+    def _unreachable(self) -> str | None:
+        starts = [self.done.get(url) for url in self.settings.start_urls]
+        if not starts or any(record is None or record["outcome"] not in ("refused", "failed") for record in starts):
+            return None
+        why = "; ".join(f"{r['url']} {r['outcome']} ({r['reason']})" for r in starts)
+        return f"no start URL of source {self.settings.name!r} could be read: {why}"
 
     def _read_listings(self) -> list[str]:
         queue = list(self.settings.start_urls)

@@ -6,7 +6,9 @@ that are valid UTF-8 (and not plain ASCII) are read as UTF-8 whatever is declare
 decodes almost any bytes, so a wrong GBK declaration would otherwise win with mojibake.
 GB2312 and GBK are decoded as GB18030, their superset: pages declared GB2312 routinely
 contain GBK-only characters. Only encodings that can hold Chinese are accepted,
-so a binary file is refused instead of becoming mojibake.
+so a binary file is refused instead of becoming mojibake. UTF-8 text cut off part way through a
+character is refused as truncated rather than read: its end is missing (the last tables of a report
+with it, silently), nothing downstream could record that, and a short one may pass as GB18030 mojibake.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import chardet
 from bs4.dammit import EncodingDetector
 
-from extractors.errors import EmptyFile, UndecodableFile
+from extractors.errors import EmptyFile, TruncatedFile, UndecodableFile
 
 # chardet reads this much; the whole text is then decoded strictly with its answer.
 DETECTION_SAMPLE_BYTES = 64 * 1024
@@ -88,6 +90,26 @@ def _candidates(
         yield "gb18030", "fallback"
 
 
+def _utf8_cut_off(path: str, body: bytes) -> TruncatedFile | None:
+    """The error for UTF-8 text with Chinese in it whose last bytes begin a character that never ends."""
+    if not body or body[-1] < 0x80:
+        return None
+    try:
+        text, consumed = codecs.utf_8_decode(body, "strict", False)
+    except UnicodeDecodeError:
+        return None
+    if consumed == len(body) or text.isascii():
+        return None
+    tail = body[consumed:]
+    end = " ".join(text[-20:].split())
+    return TruncatedFile(
+        path,
+        f"the file ends in the middle of a UTF-8 character (its last {len(tail)} bytes, {tail.hex(' ')}, begin one "
+        f"that is not finished): it was cut off, by an interrupted download or copy. The text before the cut "
+        f"ends with '{end}'. Download or copy the file again.",
+    )
+
+
 def _looks_binary(body: bytes, text: str, encoding: str) -> bool:
     """A NUL, or more control characters than the odd one Word exports keep."""
     if encoding in _ASCII_COMPATIBLE:
@@ -106,6 +128,10 @@ def decode_bytes(path: str, data: bytes, *, is_html: bool, http_charset: str | N
     body, bom_encoding = EncodingDetector.strip_byte_order_mark(data)
     declared_label = EncodingDetector.find_declared_encoding(data[:DETECTION_SAMPLE_BYTES], is_html=is_html)
     declared = canonical_encoding(declared_label) if declared_label else None
+    if bom_encoding in (None, "utf-8"):
+        truncated = _utf8_cut_off(path, body)
+        if truncated:
+            raise truncated
 
     tried: list[str] = []
     from_header = canonical_encoding(http_charset) if http_charset else None

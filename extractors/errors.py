@@ -26,6 +26,12 @@ class UndecodableFile(ExtractionError):
     reason = "undecodable"
 
 
+class TruncatedFile(ExtractionError):
+    """Bytes that stop part way through a character: the end of the file is missing."""
+
+    reason = "truncated_file"
+
+
 class NotAReport(ExtractionError):
     reason = "not_a_report"
 

@@ -15,13 +15,15 @@ import urllib.robotparser
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit
 
 import httpx
 
 USER_AGENT = "nianbao/0.1 (+annual-report crawler; polite: robots.txt, 1 request/s per host)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_REDIRECTS = 10
+#: RFC 9309 asks crawlers to follow at least five redirects of robots.txt.
+MAX_ROBOTS_REDIRECTS = 5
 MAX_RETRY_AFTER_SECONDS = 120.0
 
 
@@ -33,6 +35,9 @@ class FetchPolicy:
     delay_seconds: float = 1.0
     connect_timeout_seconds: float = 10.0
     read_timeout_seconds: float = 30.0
+    #: A whole download, from the request to the last byte: a server trickling a byte at a time never
+    #: trips the read timeout, so without it a crawl waits for as long as the trickle lasts.
+    download_timeout_seconds: float = 300.0
     max_bytes: int = 50 * 1024 * 1024
     attempts: int = 4
     backoff_seconds: float = 2.0
@@ -67,6 +72,12 @@ def domain_allowed(host: str, allowed: tuple[str, ...]) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in allowed)
 
 
+def _scheme_refusal(parts: SplitResult) -> str | None:
+    if parts.scheme not in ("http", "https"):
+        return f"scheme {parts.scheme or 'none'}:// is not fetched (only http and https)"
+    return None
+
+
 def _address_refusal(host: str) -> str | None:
     try:
         infos = socket.getaddrinfo(host, None)
@@ -90,7 +101,9 @@ class Fetcher:
             follow_redirects=False,
             trust_env=False,
         )
-        self._robots: dict[str, urllib.robotparser.RobotFileParser | None] = {}
+        #: Per site root: its rules, None when it has none (allow all), or why the whole site is refused.
+        self._robots: dict[str, urllib.robotparser.RobotFileParser | str | None] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
         self._host_locks: dict[str, threading.Lock] = {}
         self._last_request: dict[str, float] = {}
         self._guard = threading.Lock()
@@ -101,18 +114,16 @@ class Fetcher:
     def refusal(self, url: str) -> str | None:
         """Why this URL must not be fetched, or None."""
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https"):
-            return f"scheme {parts.scheme or 'none'}:// is not fetched (only http and https)"
+        refused = _scheme_refusal(parts)
+        if refused:
+            return refused
         host = parts.hostname or ""
         if not domain_allowed(host, self.policy.allowed_domains):
             return f"domain {host} is not in allowed_domains ({', '.join(self.policy.allowed_domains)})"
-        if not self.policy.allow_private_addresses:
-            refused = _address_refusal(host)
-            if refused:
-                return refused
-        if not self._robots_allow(url):
-            return "disallowed by robots.txt"
-        return None
+        return self._private_refusal(host) or self._robots_refusal(url)
+
+    def _private_refusal(self, host: str) -> str | None:
+        return None if self.policy.allow_private_addresses else _address_refusal(host)
 
     def fetch(self, url: str, *, etag: str | None = None, last_modified: str | None = None) -> FetchResult:
         """GET with redirects checked hop by hop, retries on transient failures, a size limit."""
@@ -150,6 +161,9 @@ class Fetcher:
                 problem = f"timed out ({type(exc).__name__})"
             except httpx.TransportError as exc:
                 problem = f"connection failed ({type(exc).__name__}: {exc})"
+            except httpx.DecodingError as exc:
+                return FetchResult(url=url, outcome="failed", final_url=current,
+                                   reason=f"the body does not decode as its Content-Encoding says ({exc})")
             else:
                 if result.status not in RETRY_STATUSES:
                     return result
@@ -162,6 +176,7 @@ class Fetcher:
 
     def _get_once(self, url: str, current: str, headers: dict[str, str]) -> _Response:
         self._wait_turn(urlsplit(current).netloc)
+        deadline = time.monotonic() + self.policy.download_timeout_seconds
         with self.client.stream("GET", current, headers=headers) as response:
             if response.status_code == 304:
                 return _Response.of(url, current, response, outcome="not_modified")
@@ -181,7 +196,17 @@ class Fetcher:
                 if len(body) > self.policy.max_bytes:
                     return _Response.of(url, current, response, outcome="refused",
                                         reason=f"over the limit of {self.policy.max_bytes} bytes")
+                if time.monotonic() > deadline:
+                    return _Response.of(url, current, response, outcome="failed",
+                                        reason=self._too_slow(len(body), declared))
             return _Response.of(url, current, response, outcome="downloaded", body=bytes(body))
+
+    def _too_slow(self, received: int, declared: int) -> str:
+        """Not retried: a server this slow is as slow a minute later, and each attempt would cost the whole deadline."""
+        of = f" of {declared}" if declared else ""
+        return (f"download not finished after download_timeout_seconds ({self.policy.download_timeout_seconds:g} s): "
+                f"received {received}{of} bytes; the server sends too slowly "
+                "(raise download_timeout_seconds for this source if it is only slow)")
 
     def _wait_turn(self, host: str) -> None:
         """One request at a time per host, at least delay_seconds apart."""
@@ -193,24 +218,49 @@ class Fetcher:
                 time.sleep(pause)
             self._last_request[host] = time.monotonic()
 
-    def _robots_allow(self, url: str) -> bool:
+    def _robots_refusal(self, url: str) -> str | None:
+        """Why robots.txt forbids the URL, read once per site and crawl (so the next crawl asks again)."""
         parts = urlsplit(url)
         root = f"{parts.scheme}://{parts.netloc}"
         with self._guard:
-            known = root in self._robots
-        if not known:
-            rules = None
-            try:
-                response = self._get_once(root + "/robots.txt", root + "/robots.txt", {})
-            except httpx.HTTPError:
-                response = None
-            if response is not None and response.status == 200 and response.body is not None:
-                rules = urllib.robotparser.RobotFileParser()
-                rules.parse(response.body.decode("utf-8", errors="replace").splitlines())
-            with self._guard:
-                self._robots[root] = rules
+            lock = self._robots_locks.setdefault(root, threading.Lock())
+        with lock:  # one request for robots.txt per site, however many threads ask
+            if root not in self._robots:
+                self._robots[root] = self._read_robots(root + "/robots.txt")
         rules = self._robots[root]
-        return rules is None or rules.can_fetch(USER_AGENT, url)
+        if isinstance(rules, str):
+            return rules
+        return None if rules is None or rules.can_fetch(USER_AGENT, url) else "disallowed by robots.txt"
+
+    def _read_robots(self, robots_url: str) -> urllib.robotparser.RobotFileParser | str | None:
+        """RFC 9309: the rules; None (allow all) when it is unavailable (4xx); the refusal when unreachable.
+
+        Unreachable is a 5xx, 429, timeout, network error, a download over the limits, or a redirect
+        that cannot be followed: the whole site is then refused until robots.txt can be read.
+        """
+        current = robots_url
+        for _ in range(MAX_ROBOTS_REDIRECTS + 1):
+            result = self._get_with_retries(robots_url, current, {})
+            if result.outcome == "downloaded":
+                rules = urllib.robotparser.RobotFileParser()
+                rules.parse(result.body.decode("utf-8", errors="replace").splitlines())
+                return rules
+            status = result.status or 0
+            if 200 < status < 300 or (400 <= status < 500 and status != 429):
+                return None
+            if result.outcome != "redirect":
+                return _robots_unreachable(result.reason or f"HTTP {status}")
+            target = urljoin(current, result.final_url or "")
+            target_parts = urlsplit(target)
+            refused = _scheme_refusal(target_parts) or self._private_refusal(target_parts.hostname or "")
+            if refused:
+                return _robots_unreachable(f"redirected to {target}: {refused}")
+            current = target
+        return None  # more redirects than RFC 9309 asks to follow: it may be taken as unavailable
+
+
+def _robots_unreachable(problem: str) -> str:
+    return f"robots.txt unreachable ({problem}): disallowing the whole site until it can be read"
 
 
 class _Response(FetchResult):

@@ -1,10 +1,14 @@
-"""Downloaded bytes, stored once under their sha256, never half-written."""
+"""Downloaded bytes, stored once under their sha256, never half-written, readable as the umask allows.
+
+Files are created 0666 less the umask, like any other file the process writes (tempfile.mkstemp would
+make them 0600): Dask workers running as another user read raw/ too.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
+import uuid
 from pathlib import Path
 
 SUFFIX_BY_CONTENT_TYPE = {
@@ -42,7 +46,8 @@ class RawStore:
         target = self.path_for(hashlib.sha256(data).hexdigest(), suffix)
         if target.exists():
             return target
-        fd, temporary = tempfile.mkstemp(dir=self.root, prefix=".download-")
+        temporary = self.root / f".download-{uuid.uuid4().hex}"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -50,6 +55,6 @@ class RawStore:
                 os.fsync(handle.fileno())
             os.replace(temporary, target)
         except BaseException:
-            Path(temporary).unlink(missing_ok=True)
+            temporary.unlink(missing_ok=True)
             raise
         return target

@@ -39,6 +39,10 @@ ATTACHMENT_PAGE = """<html><head><meta charset="utf-8"><title>年报</title></he
 </body></html>"""
 
 
+#: Served by /files/trickle.pdf a byte at a time: 20 s at the default pace.
+TRICKLE_BODY = b"%PDF-1.4\n" + b"%" * 190
+
+
 @dataclass(frozen=True)
 class Page:
     body: bytes
@@ -70,6 +74,11 @@ class FakeGovSite:
         }
         self.slow_seconds = slow_seconds
         self.flaky_failures_left = 2
+        #: robots.txt's answer: 200 serves it, a 3xx redirects to /robots-moved.txt (the same rules), else an error.
+        self.robots_status = 200
+        self.robots_delay_seconds = 0.0
+        #: /files/trickle.pdf sends one byte each this many seconds.
+        self.trickle_seconds = 0.1
         #: (path, conditional?) of every request, in order.
         self.requests: list[tuple[str, bool]] = []
         self._lock = threading.Lock()
@@ -104,6 +113,18 @@ class FakeGovSite:
                 conditional = "If-None-Match" in self.headers or "If-Modified-Since" in self.headers
                 with site._lock:
                     site.requests.append((path, conditional))
+                if path == "/robots.txt" and (site.robots_delay_seconds or site.robots_status != 200):
+                    time.sleep(site.robots_delay_seconds)
+                    if 300 <= site.robots_status < 400:
+                        return self._redirect("/robots-moved.txt", site.robots_status)
+                    if site.robots_status != 200:
+                        return self._send(site.robots_status, b"unavailable", "text/plain")
+                if path == "/robots-moved.txt":
+                    path = "/robots.txt"
+                if path == "/files/bad-gzip.pdf":
+                    return self._send(200, b"not gzip at all", "application/pdf", encoding="gzip")
+                if path == "/files/trickle.pdf":
+                    return self._trickle(TRICKLE_BODY, "application/pdf")
                 if path == "/ndbg/slow.html":
                     time.sleep(site.slow_seconds)
                     return self._send(200, b"<html>too late</html>", "text/html")
@@ -128,16 +149,33 @@ class FakeGovSite:
                     return None
                 return self._send(200, page.body, page.content_type, etag)
 
-            def _redirect(self, location: str) -> None:
-                self.send_response(302)
+            def _redirect(self, location: str, status: int = 302) -> None:
+                self.send_response(status)
                 self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
-            def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None) -> None:
+            def _trickle(self, body: bytes, content_type: str) -> None:
+                """A server that answers at once and then sends its body a byte at a time, slowly."""
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Type", content_type)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for byte in body:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(site.trickle_seconds)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the crawler gave up
+
+            def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None,
+                      encoding: str | None = None) -> None:
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", content_type)
+                    if encoding:
+                        self.send_header("Content-Encoding", encoding)
                     self.send_header("Content-Length", str(len(body)))
                     if etag:
                         self.send_header("ETag", etag)

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from extractors.decode import decode_bytes
-from extractors.errors import EmptyFile, UndecodableFile
+from extractors.errors import EmptyFile, TruncatedFile, UndecodableFile
 
 TEXT = "繁峙县教育科技局2023年政府信息公开工作年度报告。本年新收政府信息公开申请数量为零。"
 
@@ -66,3 +66,30 @@ def test_text_with_control_characters_is_refused():
 def test_a_stray_word_line_break_does_not_make_a_report_binary():
     decoded = decode_bytes("a.txt", (TEXT + "\x0b" + TEXT).encode("utf-8"), is_html=False)
     assert decoded.text == TEXT + "\x0b" + TEXT
+
+
+@pytest.mark.parametrize("cut", [1, 2])
+@pytest.mark.parametrize(("prefix", "is_html", "http_charset"), [
+    (b"", False, None),
+    (b"<meta charset=utf-8>", True, None),
+    (b"\xef\xbb\xbf", False, None),  # a BOM
+    (b"<meta charset=gbk>", True, "gbk"),  # declarations are wrong about the bytes as well
+])
+def test_utf8_cut_off_in_a_character_is_refused_as_truncated_saying_so(cut, prefix, is_html, http_charset):
+    data = prefix + (TEXT + "联系电话").encode("utf-8")[:-cut]
+    with pytest.raises(TruncatedFile) as error:
+        decode_bytes("cut.html", data, is_html=is_html, http_charset=http_charset)
+    assert error.value.reason == "truncated_file"
+    assert str(error.value) == (
+        f"cut.html: the file ends in the middle of a UTF-8 character (its last {3 - cut} bytes, "
+        f"{'e8 af' if cut == 1 else 'e8'}, begin one that is not finished): it was cut off, by an interrupted "
+        "download or copy. The text before the cut ends with '本年新收政府信息公开申请数量为零。联系电'. Download or copy the file again."
+    )
+
+
+def test_gbk_text_and_utf8_ending_in_a_whole_character_are_not_taken_as_truncated():
+    assert decode_bytes("a.txt", TEXT.encode("gbk"), is_html=False).text == TEXT
+    assert decode_bytes("a.txt", TEXT.encode("utf-8"), is_html=False).text == TEXT
+    # ASCII before the cut is no evidence of UTF-8: the lone lead byte may begin a GBK character
+    with pytest.raises(UndecodableFile, match="cannot decode"):
+        decode_bytes("a.txt", b"report 2023 \xe8", is_html=False)
