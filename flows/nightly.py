@@ -22,24 +22,37 @@ logger = logging.getLogger("nianbao.serve")
 
 
 class _Runner(Runner):
-    def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
-        """Prefect's handler exits from inside the event loop; stopping is done by `serve_until_stopped` instead."""
+    """Prefect's Runner, stopped from its event loop instead of exiting from inside it."""
 
+    loop: asyncio.AbstractEventLoop | None = None
+    stop_requested: asyncio.Event | None = None
 
-async def _run_until_signalled(runner: Runner) -> None:
-    loop = asyncio.get_running_loop()
-    started = asyncio.create_task(runner.start())
-    await asyncio.sleep(0)  # let start() take its first step, where it installs its own SIGTERM handler
-
-    def stop(signame: str) -> None:
-        if runner.stopping:
+    def request_stop(self, signame: str) -> None:
+        """Safe from a signal handler: the stop itself runs on the loop."""
+        if self.loop is None or self.stop_requested is None or self.stop_requested.is_set():
             return
         print(f"{signame} received: stopping; a flow run in progress is cancelled", flush=True)
-        loop.create_task(runner.astop())
+        self.loop.call_soon_threadsafe(self.stop_requested.set)
 
+    def handle_sigterm(self, *args: Any, **kwargs: Any) -> None:
+        """start() installs this for SIGTERM (Prefect's own exits from inside the loop, leaving a traceback)."""
+        self.request_stop("SIGTERM")
+
+
+async def _run_until_signalled(runner: _Runner) -> None:
+    runner.loop, runner.stop_requested = asyncio.get_running_loop(), asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop, sig.name)
-    await started
+        runner.loop.add_signal_handler(sig, runner.request_stop, sig.name)
+    serving = asyncio.create_task(runner.start())
+    stop = asyncio.create_task(runner.stop_requested.wait())
+    await asyncio.wait({serving, stop}, return_when=asyncio.FIRST_COMPLETED)
+    if not serving.done():
+        while not runner.started and not serving.done():  # a signal right at start-up waits for it
+            await asyncio.sleep(0.05)
+        if runner.started:
+            await runner.astop()
+    stop.cancel()
+    await serving
 
 
 def serve_until_stopped(flow: Flow, *, name: str, schedule: Schedule, parameters: dict[str, Any],

@@ -115,7 +115,7 @@ class TestSourcesFileAndArtifact:
         run_id = str(state.state_details.flow_run_id)
         artifact = Artifact.get("nianbao-ingest-summary")
         assert str(artifact.flow_run_id) == run_id
-        assert "| 6 | 6 | 0 | 0 | 5 | 1 | 998 | 0 |" in artifact.data
+        assert "| 6 | 6 | 0 | 0 | 5 | 1 | 0 | 0 | 0 | 998 | 0 |" in artifact.data
         assert "| not_a_report | 1 |" in artifact.data
         assert "news.html: no statistical table of an annual report found" in artifact.data
         assert query(db, f"select status, files_seen, files_loaded, files_failed, facts_loaded, checks_failed "

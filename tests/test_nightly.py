@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -23,6 +24,7 @@ from tests.conftest import ROOT, SAMPLES, copy_samples_as
 from tests.expected import warehouse_state
 from tests.processes import WriteLockHolder, free_port, wait_for
 
+pytestmark = pytest.mark.slow
 SERVER_START_TIMEOUT = 180
 RUN_TIMEOUT = 180
 
@@ -56,7 +58,9 @@ def prefect_api(tmp_path_factory) -> Iterator[PrefectAPI]:
     port = free_port()
     log = home / "server.log"
     env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    # The real scheduler, looking every second instead of every minute, so that a test waits less for it.
+    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1"}
     with log.open("w") as out:
         server = subprocess.Popen(
             [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
@@ -100,9 +104,16 @@ class Serve:
         assert self.process.poll() is None, f"nianbao serve exited:\n{self.log.read_text()[-5000:]}"
         return self.log.read_text().count("is being served") > self.started_lines
 
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=60)
+    def stop(self, sig: signal.Signals = signal.SIGTERM) -> str:
+        """Stop it as a service manager (SIGTERM) or a person (Ctrl-C: SIGINT) does; it must exit 0, cleanly."""
+        before = len(self.log.read_text())
+        self.process.send_signal(sig)
+        assert self.process.wait(timeout=60) == 0, self.log.read_text()[-5000:]
+        log = self.log.read_text()[before:]
+        assert f"{sig.name} received: stopping" in log
+        for sign_of_a_dirty_stop in ("Traceback", "was never awaited", "CancelledError"):
+            assert sign_of_a_dirty_stop not in log
+        return log
 
 
 def schedules(api: PrefectAPI, deployment_name: str) -> tuple[bool, list[tuple[str, str, bool]]]:
@@ -199,10 +210,69 @@ def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(pr
             assert final_state(client, clean).type == StateType.COMPLETED
     finally:
         holder.kill()
-        serve.stop()
+        serve.stop(signal.SIGINT)
     assert warehouse_state(db) == warehouse_state(clean_db)
     with duckdb.connect(str(db), read_only=True) as conn:
         assert conn.execute(
             "select status, files_seen, files_loaded, files_unchanged, files_failed, facts_loaded from runs "
             f"where run_id = '{night}'"
         ).fetchall() == [("completed", 305, 300, 5, 0, 300 * 998 // 5)]
+
+
+def test_the_servers_own_scheduler_starts_the_night_and_a_failed_night_stays_failed_on_retry(prefect_api, tmp_path):
+    """The real scheduler creates the run (as it does at 02:00); Retry of a night with a bad file ends Failed again."""
+    from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter
+    from prefect.client.schemas.objects import StateType
+    from prefect.states import State
+
+    db, reports = tmp_path / "w.duckdb", tmp_path / "reports"
+    shutil.copytree(SAMPLES, reports)
+    sources = tmp_path / "sources.toml"
+    sources.write_text('[[sources]]\npath = "reports"\n', encoding="utf-8")
+    serve = Serve(prefect_api, ["--cron", "* * * * *", "--sources", str(sources), "--db", str(db),
+                                "--name", "every-minute"], tmp_path / "serve.log")
+
+    def final_state(client, flow_run_id):
+        return wait_for(lambda: (state := client.read_flow_run(flow_run_id).state).is_final() and state,
+                        RUN_TIMEOUT, f"flow run {flow_run_id} to finish", serve.log)
+
+    try:
+        with prefect_api.client() as client:
+            deployment = client.read_deployment_by_name("nianbao-ingest/every-minute")
+            by_deployment = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+
+            def scheduled_run_finished():
+                runs = client.read_flow_runs(deployment_filter=by_deployment)
+                return next((r for r in runs if r.auto_scheduled and r.state and r.state.is_final()), None)
+
+            night = wait_for(scheduled_run_finished, 150, "the scheduler's run to finish", serve.log)
+            assert night.state.type == StateType.COMPLETED, night.state.message
+            assert night.created_by is None or night.created_by.type != "USER"
+            with duckdb.connect(str(db), read_only=True) as conn:
+                assert conn.execute("select count(*) from reports").fetchall() == [(5,)]
+                assert conn.execute("select run_id, status, files_loaded from runs").fetchall() == [
+                    (str(night.id), "completed", 5)
+                ]
+            # Stop the schedule and its runs to come, so that only the run below touches the warehouse.
+            for schedule in deployment.schedules:
+                client.update_deployment_schedule(deployment.id, schedule.id, active=False)
+            for waiting in client.read_flow_runs(deployment_filter=by_deployment, flow_run_filter=FlowRunFilter()):
+                if waiting.state and waiting.state.type == StateType.SCHEDULED:
+                    client.delete_flow_run(waiting.id)
+
+            shutil.copy(ROOT / "tests" / "fixtures" / "bad" / "not_a_report.html", reports / "news.html")
+            bad_night = str(client.create_flow_run_from_deployment(deployment.id).id)
+            assert final_state(client, bad_night).message == "1 of 6 files failed"
+            client.set_flow_run_state(  # what the UI's Retry button sends
+                bad_night, State(type=StateType.SCHEDULED, name="AwaitingRetry", message="Retry from the UI"), force=True
+            )
+            wait_for(lambda: client.read_flow_run(bad_night).run_count == 2, RUN_TIMEOUT, "the retry to start", serve.log)
+            retried = final_state(client, bad_night)
+            assert (retried.type, retried.message) == (StateType.FAILED, "1 of 6 files failed")
+    finally:
+        serve.stop(signal.SIGINT)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.execute(
+            "select attempt, status, files_seen, files_loaded, files_unchanged, files_failed from runs "
+            f"where run_id = '{bad_night}' order by attempt"
+        ).fetchall() == [(1, "failed", 6, 0, 5, 1), (2, "failed", 6, 0, 5, 1)]

@@ -293,3 +293,23 @@ def test_the_temporary_prefect_server_dies_with_a_killed_ingest(tmp_path):
         wait_for(lambda: not _alive(server), 10, f"the orphaned server {server} to die")
     finally:
         ingest_process.kill()
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_crawl_source_that_reaches_none_of_its_start_urls_fails_the_run(tmp_path):
+    from prefect.artifacts import Artifact
+
+    from tests.fake_site import FakeGovSite, write_sources
+
+    db = tmp_path / "w.duckdb"
+    with FakeGovSite() as site:
+        sources = write_sources(tmp_path, site)
+        sources.write_text(sources.read_text().replace("/ndbg/index.html", "/ndbg/moved-away.html"), encoding="utf-8")
+        result = runner.invoke(app, ["crawl", "--sources", str(sources), "--db", str(db)], catch_exceptions=False)
+    assert result.exit_code == 1
+    why = f"no start URL of source 'fake-gov' could be read: {site.root}/ndbg/moved-away.html failed (HTTP 404)"
+    assert f"source reached nothing: fake-gov: {why}" in flat(result.output)
+    assert "nianbao crawl" in result.output  # the summary's title says what ran
+    artifact = Artifact.get("nianbao-ingest-summary")
+    assert f"| fake-gov | {why} |" in artifact.data
+    assert query(db, "select status, sources_failed from runs") == [("failed", 1)]
