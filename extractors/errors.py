@@ -40,6 +40,12 @@ class TableNotFound(ExtractionError):
     reason = "table_not_found"
 
 
+class ValuesNotNumbers(ExtractionError):
+    """A table's rows are there, but where its numbers should be the file prints something else."""
+
+    reason = "values_not_numbers"
+
+
 class TruncatedTable(ExtractionError):
     reason = "truncated_table"
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
 from extractors.document import Document, Paragraph
-from extractors.errors import NotAReport, TableLayoutError, TableNotFound, TruncatedTable
+from extractors.errors import NotAReport, TableLayoutError, TableNotFound, TruncatedTable, ValuesNotNumbers
 from extractors.labels import (
     REQUEST_COLUMN_GROUP,
     REQUEST_COLUMNS,
@@ -255,10 +255,18 @@ class _ReviewLitigation:
         ]
 
 
+def _reads_like_a_lost_number(text: str) -> bool:
+    """'NaN', '1e30', '若干' where a number should be; not a column header such as 现行有效件数."""
+    compact = normalise_label(text)
+    return 0 < len(compact) <= 8 and (len(compact) <= 3 or any(c.isascii() and c.isalnum() for c in compact))
+
+
 def locate_tables(document: Document, path: str, fallback_version: str | None = None) -> LocatedTables:
     active, requests, review = _ActiveDisclosure(), _Requests(), _ReviewLitigation()
     readers = {ACTIVE_DISCLOSURE: active, REQUESTS: requests, REVIEW_LITIGATION: review}
     current: str | None = None
+    #: Per table: the short last cells of its rows that hold no value at all ('NaN', '1e30', '若干').
+    not_numbers: dict[str, Counter] = {}
     for block in document.blocks:
         if isinstance(block, Paragraph):
             heading = table_of_heading(block.text)
@@ -269,6 +277,8 @@ def locate_tables(document: Document, path: str, fallback_version: str | None = 
         current = table_of_row(labels) or current
         if current:
             readers[current].add(labels, values)
+            if len(labels) > 1 and not has_values(values) and _reads_like_a_lost_number(labels[-1]):
+                not_numbers.setdefault(current, Counter())[labels[-1].strip()] += 1
 
     if not (active.rows or requests.rows or review.found):
         raise NotAReport(
@@ -285,6 +295,13 @@ def locate_tables(document: Document, path: str, fallback_version: str | None = 
             "its rows （七）总计 and 四、结转下年度继续办理 are missing",
         )
     for code, found in ((ACTIVE_DISCLOSURE, active.rows), (REQUESTS, requests.rows), (REVIEW_LITIGATION, review.found)):
+        if not found and sum(not_numbers.get(code, Counter()).values()) >= 3:
+            printed = ", ".join(repr(text) for text, _ in not_numbers[code].most_common(3))
+            raise ValuesNotNumbers(
+                path, f"table {TABLE_TITLES[code]} is there, but its rows end in cells that are not numbers "
+                f"({printed}): no cell of it can be read. The numbers were lost or replaced when the file was made; "
+                "get a copy that prints them",
+            )
         if not found:
             raise TableNotFound(path, f"table {TABLE_TITLES[code]} not found")
 
