@@ -131,6 +131,7 @@ def test_a_second_crawl_of_an_unchanged_site_sends_conditional_requests_and_load
                      "group by all order by all") == [("downloaded", 8), ("not_modified", 8)]
 
 
+@pytest.mark.slow
 def test_a_killed_crawl_resumes_without_downloading_again_and_ends_like_an_uninterrupted_one(tmp_path):
     from prefect.settings import PREFECT_API_URL
 

@@ -41,6 +41,8 @@ BATCH_MB = "2"
 CLUSTER_START_TIMEOUT = 60
 DASK = str(Path(sys.executable).with_name("dask"))
 
+pytestmark = pytest.mark.slow  # a real Dask scheduler and workers
+
 
 def ingest(corpus: Path, db: Path, results: Path, *options: str):
     """`nianbao ingest` as a user runs it, keeping its extracted batches under `results`."""

@@ -197,6 +197,7 @@ class TestTheWarehouseFile:
         assert ingest(str(samples_copy), "--db", str(db)).exit_code == 0
         assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")) == [".w.duckdb.run.lock"]
 
+    @pytest.mark.slow
     def test_readers_get_no_lock_error_when_a_crashed_writer_left_its_log(self, tmp_path, samples_copy):
         db = tmp_path / "w.duckdb"
         assert ingest(str(samples_copy), "--db", str(db)).exit_code == 0
@@ -278,6 +279,7 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the server's death with its parent is Linux's prctl")
+@pytest.mark.slow
 def test_the_temporary_prefect_server_dies_with_a_killed_ingest(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}

@@ -94,6 +94,7 @@ def test_a_crashed_writers_log_is_folded_in_before_the_copy(tmp_path):
 
 
 @pytest.mark.usefixtures("prefect_server")
+@pytest.mark.slow
 def test_a_reader_during_a_night_sees_the_state_before_or_after_it_never_between(tmp_path, samples_copy):
     db = tmp_path / "w.duckdb"
     assert ingest_flow(paths=[str(samples_copy)], db=str(db), return_state=True).is_completed()
