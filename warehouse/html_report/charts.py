@@ -58,6 +58,7 @@ def _figure(traces: list, *, stacked: bool = False, percent: bool = False, horiz
     )
     category_axis = figure.update_yaxes if horizontal else figure.update_xaxes
     category_axis(type="category", automargin=True)
+    (figure.update_xaxes if horizontal else figure.update_yaxes)(rangemode="tozero")
     if horizontal:
         figure.update_yaxes(autorange="reversed")
     if not any(len(trace.x or ()) for trace in traces):

@@ -37,6 +37,7 @@ table {{ border-collapse: collapse; font-size: 13px; width: 100%; }}
 th, td {{ border: 1px solid #ddd; padding: 3px 6px; text-align: left; vertical-align: top; }}
 th {{ background: #f4f4f4; }}
 td.n {{ text-align: right; }}
+.scroll {{ max-height: 640px; overflow: auto; }}
 """
 
 
@@ -100,7 +101,8 @@ def _failing_table(data: ReportData) -> str:
     if data.failing_rows_total > len(data.failing_reports):
         more = (f'<p class="summary">前 {len(data.failing_reports):,} 条，共 {data.failing_rows_total:,} 条；'
                 "全部：<code>nianbao sql \"select * from failed_checks\"</code></p>")
-    return f'<table id="failing-reports"><thead><tr>{header}</tr></thead><tbody>{"".join(rows)}</tbody></table>{more}'
+    return (f'<div class="scroll"><table id="failing-reports"><thead><tr>{header}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>{more}')
 
 
 def render_page(data: ReportData, charts: list[Chart], db_name: str, generated_at: datetime) -> str:

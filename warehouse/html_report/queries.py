@@ -164,17 +164,17 @@ def read_report_data(conn: duckdb.DuckDBPyConnection, selection: Selection, db_n
         "group by all order by 1, 2").fetchall()
     data.requests_per_year = rows(
         f"select {_year_label('r.year')}, sum(f.value) {requests_total} and f.row_code = 'new_received' "
-        "group by r.year order by r.year nulls last")
+        "group by r.year having sum(f.value) is not null order by r.year nulls last")
     # （一）to（六） by their top-level row code: the 2019 （六） is one row, the 2021 one three (other.*).
     data.outcome_mix = rows(
         f"select split_part(f.row_code, '.', 1) as outcome, {_year_label('r.year')}, sum(f.value) {requests_total} "
-        f"and outcome in {OUTCOMES} group by outcome, r.year order by list_position({list(OUTCOMES)}, outcome), r.year nulls last")
+        f"and outcome in {OUTCOMES} group by outcome, r.year having sum(f.value) is not null order by list_position({list(OUTCOMES)}, outcome), r.year nulls last")
     data.top_agencies = rows(
         f"select coalesce(r.agency, '机关不明'), sum(f.value) as received {requests_total} and f.row_code = 'new_received' "
         "group by 1 having sum(f.value) is not null order by received desc, 1 limit ?", [TOP_AGENCIES])
     data.denial_reasons = rows(
         f"select f.row_code, sum(f.value) as n {requests_total} and f.row_code like 'denied.%' "
-        "group by 1 order by n desc nulls last, 1")
+        "group by 1 having n is not null order by n desc, 1")
     data.correction_rates = rows(
         "select f.row_code, " + _year_label("r.year") + ", sum(f.value) filter (where f.col_code = 'corrected') "
         "/ sum(f.value) filter (where f.col_code = 'total') "

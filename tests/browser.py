@@ -1,0 +1,100 @@
+"""A real headless Chromium (Debian's /usr/bin/chromium) driven by playwright, with the network off.
+
+Every console error, page error, failed request and request that leaves the file is recorded, so a
+test can require a page that opens offline without a single complaint.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+#: The Chinese font the report's labels are expected to be drawn with (Debian's fonts-wqy-zenhei).
+CJK_FONT = "WenQuanYi Zen Hei"
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+@dataclass
+class Visit:
+    page: object  # playwright.sync_api.Page
+    cdp: object  # a CDP session on that page
+    problems: list[str] = field(default_factory=list)
+    seconds_to_load: float = 0.0
+
+    def count(self, selector: str) -> int:
+        return self.page.locator(selector).count()
+
+    def texts(self, selector: str) -> list[str]:
+        return self.page.locator(selector).all_text_contents()
+
+    def fonts_rendering(self, selector: str) -> dict[str, int]:
+        """The system fonts Chromium drew the first matching element's text with: {family: glyphs}."""
+        self.cdp.send("DOM.enable")
+        self.cdp.send("CSS.enable")
+        root = self.cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+        node = self.cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+        assert node, f"no element matches {selector}"
+        fonts = self.cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+        return {font["familyName"]: font["glyphCount"] for font in fonts}
+
+
+def require_chromium() -> None:
+    """Skip on a developer's machine without Chromium and the CJK font; fail where they must be (.ci/run installs them)."""
+    missing = []
+    if not Path(CHROMIUM).exists():
+        missing.append("chromium")
+    families = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True).stdout
+    if CJK_FONT not in families:
+        missing.append("fonts-wqy-zenhei")
+    if not missing:
+        return
+    what = f"the browser test needs {' and '.join(missing)}: apt-get install --no-install-recommends {' '.join(missing)}"
+    if os.environ.get("NIANBAO_REQUIRE_CHROMIUM"):
+        pytest.fail(what)
+    pytest.skip(what)
+
+
+@contextmanager
+def open_offline(path: Path, ready: str, *, width: int = 1400, height: int = 900) -> Iterator[Visit]:
+    """Open a local file in a fresh profile with the network off; wait until the JS expression `ready` is true."""
+    from playwright.sync_api import sync_playwright
+
+    require_chromium()
+    profile = tempfile.mkdtemp(prefix="nianbao-chromium-")
+    try:
+        with sync_playwright() as playwright:
+            context = playwright.chromium.launch_persistent_context(
+                profile, executable_path=CHROMIUM, headless=True, args=FLAGS, offline=True,
+                viewport={"width": width, "height": height},
+            )
+            try:
+                page = context.new_page()
+                visit = Visit(page=page, cdp=context.new_cdp_session(page))
+                page.on("console", lambda m: m.type == "error" and visit.problems.append(f"console error: {m.text}"))
+                page.on("pageerror", lambda e: visit.problems.append(f"page error: {e}"))
+                page.on("requestfailed", lambda r: visit.problems.append(f"request failed: {r.url} {r.failure}"))
+                page.on("request", lambda r: r.url != path.as_uri() and not r.url.startswith("data:")
+                        and visit.problems.append(f"request left the file: {r.url}"))
+                started = time.perf_counter()
+                page.goto(path.as_uri(), wait_until="load")
+                page.wait_for_function(ready, timeout=60_000)
+                page.evaluate("document.fonts.ready.then(() => true)")
+                visit.seconds_to_load = time.perf_counter() - started
+                yield visit
+            finally:
+                context.close()
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
