@@ -67,9 +67,31 @@ def require_chromium() -> None:
     pytest.skip(what)
 
 
+class OfflineBrowser:
+    """One Chromium in a fresh profile, every request but the file's own refused (context offline)."""
+
+    def __init__(self, context) -> None:
+        self.context = context
+
+    def open(self, path: Path, ready: str) -> Visit:
+        """Open a local file; return once the JS expression `ready` is true and the fonts are loaded."""
+        page = self.context.new_page()
+        visit = Visit(page=page, cdp=self.context.new_cdp_session(page))
+        page.on("console", lambda m: m.type == "error" and visit.problems.append(f"console error: {m.text}"))
+        page.on("pageerror", lambda e: visit.problems.append(f"page error: {e}"))
+        page.on("requestfailed", lambda r: visit.problems.append(f"request failed: {r.url} {r.failure}"))
+        page.on("request", lambda r: r.url != path.as_uri() and not r.url.startswith("data:")
+                and visit.problems.append(f"request left the file: {r.url}"))
+        started = time.perf_counter()
+        page.goto(path.as_uri(), wait_until="load")
+        page.wait_for_function(ready, timeout=60_000)
+        page.evaluate("document.fonts.ready.then(() => true)")
+        visit.seconds_to_load = time.perf_counter() - started
+        return visit
+
+
 @contextmanager
-def open_offline(path: Path, ready: str, *, width: int = 1400, height: int = 900) -> Iterator[Visit]:
-    """Open a local file in a fresh profile with the network off; wait until the JS expression `ready` is true."""
+def offline_browser(*, width: int = 1400, height: int = 900) -> Iterator[OfflineBrowser]:
     from playwright.sync_api import sync_playwright
 
     require_chromium()
@@ -81,20 +103,15 @@ def open_offline(path: Path, ready: str, *, width: int = 1400, height: int = 900
                 viewport={"width": width, "height": height},
             )
             try:
-                page = context.new_page()
-                visit = Visit(page=page, cdp=context.new_cdp_session(page))
-                page.on("console", lambda m: m.type == "error" and visit.problems.append(f"console error: {m.text}"))
-                page.on("pageerror", lambda e: visit.problems.append(f"page error: {e}"))
-                page.on("requestfailed", lambda r: visit.problems.append(f"request failed: {r.url} {r.failure}"))
-                page.on("request", lambda r: r.url != path.as_uri() and not r.url.startswith("data:")
-                        and visit.problems.append(f"request left the file: {r.url}"))
-                started = time.perf_counter()
-                page.goto(path.as_uri(), wait_until="load")
-                page.wait_for_function(ready, timeout=60_000)
-                page.evaluate("document.fonts.ready.then(() => true)")
-                visit.seconds_to_load = time.perf_counter() - started
-                yield visit
+                yield OfflineBrowser(context)
             finally:
                 context.close()
     finally:
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@contextmanager
+def open_offline(path: Path, ready: str) -> Iterator[Visit]:
+    """A fresh browser that opened `path` (see OfflineBrowser.open)."""
+    with offline_browser() as browser:
+        yield browser.open(path, ready)
