@@ -344,12 +344,16 @@ def report(
 
     Coverage, files failed, crawl outcomes, requests per year, the outcome mix of table B, top agencies, denial reasons, correction rates and the reports whose checks fail. Exit code 0 when written, 1 when the warehouse cannot be read, 2 for bad usage.
     """
+    import duckdb
+
     from warehouse.html_report import ReportError, write_report
 
     try:
         info = write_report(db, out, year=year, region=region)
     except (WarehouseLocked, FileNotFoundError) as exc:
         raise _fail("error", exc, 1) from exc
+    except duckdb.Error as exc:
+        raise _fail("error", f"{db}: cannot read the warehouse ({exc})", 1) from exc
     except ReportError as exc:
         raise _fail(f"error ({exc.reason})", exc, 2) from exc
     Console().print(

@@ -180,6 +180,8 @@ def test_the_command_writes_the_file_and_refuses_what_it_cannot_do(tmp_path):
     add_regions(db)
     bad_code = runner.invoke(app, ["report", "--db", str(db), "--out", str(out), "--region", "41"])
     assert bad_code.exit_code == 2 and "not a six-digit GB/T 2260 code" in bad_code.output
+    no_directory = runner.invoke(app, ["report", "--db", str(db), "--out", str(tmp_path / "none" / "report.html")])
+    assert no_directory.exit_code == 2 and "no_output_directory" in no_directory.output
     missing = runner.invoke(app, ["report", "--db", str(tmp_path / "none.duckdb"), "--out", str(out)])
     assert missing.exit_code == 1 and "no such warehouse" in missing.output
 

@@ -17,7 +17,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
 from warehouse.html_report.charts import CHECK_RULES, FONT_FAMILY, Chart, build_charts
-from warehouse.html_report.queries import FAILING_ROWS_SHOWN, ReportData, Selection, read_report_data
+from warehouse.html_report.queries import FAILING_ROWS_SHOWN, ReportData, ReportError, Selection, read_report_data
 from warehouse.store import connect
 
 #: No mode bar logo (a link to plotly's site); charts follow the page's width.
@@ -71,9 +71,9 @@ def _summary(data: ReportData, db_name: str, generated_at: datetime) -> str:
     ]
     if data.last_run:
         run_id, finished_at, status, loaded, failed = data.last_run
-        parts.append(f"最近一次运行 {html.escape(str(run_id))}（{html.escape(str(status))}，"
-                     f"{finished_at:%Y-%m-%d %H:%M}，载入 {loaded or 0} 个文件，失败 {failed or 0} 个）"
-                     if finished_at else f"最近一次运行 {html.escape(str(run_id))}（{html.escape(str(status))}）")
+        when = f"，{finished_at:%Y-%m-%d %H:%M}" if finished_at else ""
+        parts.append(f"最近一次运行 {html.escape(str(run_id))}（{html.escape(str(status))}{when}，"
+                     f"载入 {loaded or 0} 个文件，失败 {failed or 0} 个）")
     if not data.region_columns:
         parts.append("无地区数据（reports.adcode / province 尚不存在）")
     return '<p class="summary">' + " · ".join(parts) + "</p>"
@@ -129,6 +129,9 @@ def write_report(db: str | Path, out: str | Path, year: int | None = None, regio
     """
     started = time.perf_counter()
     db, out = Path(db), Path(out)
+    if not out.parent.is_dir():
+        raise ReportError("no_output_directory",
+                          f"{out}: the directory {out.parent} does not exist; create it or give another --out")
     with connect(db, read_only=True) as conn:
         data = read_report_data(conn, Selection(year=year, region=region), db.name)
     charts = build_charts(data)

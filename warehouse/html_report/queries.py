@@ -140,9 +140,6 @@ def read_report_data(conn: duckdb.DuckDBPyConnection, selection: Selection, db_n
     def rows(sql: str, extra: list | None = None) -> list[tuple]:
         return conn.execute(cte + sql, params + (extra or [])).fetchall()
 
-    requests_total = (
-        f"from facts f join selected r using (report_id) where f.table_code = '{REQUESTS}' and f.col_code = 'total'"
-    )
     data = ReportData(
         selection=selection,
         region_columns=region_columns,
@@ -152,8 +149,19 @@ def read_report_data(conn: duckdb.DuckDBPyConnection, selection: Selection, db_n
             "select run_id, finished_at, status, files_loaded, files_failed from runs order by started_at desc limit 1"
         ).fetchone(),
     )
+    _read_coverage(conn, rows, data)
+    _read_requests(rows, data)
+    _read_checks(rows, data)
+    return data
+
+
+def _read_coverage(conn: duckdb.DuckDBPyConnection, rows, data: ReportData) -> None:
     data.reports_per_year = rows(
         f"select {_year_label()}, count(*) from selected group by year order by year nulls last")
+    if data.region_columns:
+        data.reports_per_region_year = rows(
+            f"select region, {_year_label()}, count(*) from selected group by region, year "
+            "order by sum(count(*)) over (partition by region) desc, region, year nulls last")
     data.failed_files_by_reason = conn.execute(
         "select coalesce(reason, 'unknown'), count(*) from ingest_files where status = 'failed' "
         "group by all order by 2 desc, 1").fetchall()
@@ -162,36 +170,44 @@ def read_report_data(conn: duckdb.DuckDBPyConnection, selection: Selection, db_n
         "with latest as (select source, arg_max(crawl_id, fetched_at) as crawl_id from fetches group by source) "
         "select f.source, f.outcome, count(*) from fetches f join latest using (source, crawl_id) "
         "group by all order by 1, 2").fetchall()
+
+
+def _read_requests(rows, data: ReportData) -> None:
+    """Table B's 总计 column and table C's correction rates."""
+    table_b_total = (f"from facts f join selected r using (report_id) "
+                     f"where f.table_code = '{REQUESTS}' and f.col_code = 'total'")
+    received = f"{table_b_total} and f.row_code = 'new_received'"
     data.requests_per_year = rows(
-        f"select {_year_label('r.year')}, sum(f.value) {requests_total} and f.row_code = 'new_received' "
+        f"select {_year_label('r.year')}, sum(f.value) {received} "
         "group by r.year having sum(f.value) is not null order by r.year nulls last")
+    if data.region_columns:
+        data.requests_per_region = rows(
+            f"select r.region, sum(f.value) as n {received} group by 1 having n is not null order by n desc, 1")
+    data.top_agencies = rows(
+        f"select coalesce(r.agency, '机关不明'), sum(f.value) as n {received} "
+        "group by 1 having n is not null order by n desc, 1 limit ?", [TOP_AGENCIES])
     # （一）to（六） by their top-level row code: the 2019 （六） is one row, the 2021 one three (other.*).
     data.outcome_mix = rows(
-        f"select split_part(f.row_code, '.', 1) as outcome, {_year_label('r.year')}, sum(f.value) {requests_total} "
-        f"and outcome in {OUTCOMES} group by outcome, r.year having sum(f.value) is not null order by list_position({list(OUTCOMES)}, outcome), r.year nulls last")
-    data.top_agencies = rows(
-        f"select coalesce(r.agency, '机关不明'), sum(f.value) as received {requests_total} and f.row_code = 'new_received' "
-        "group by 1 having sum(f.value) is not null order by received desc, 1 limit ?", [TOP_AGENCIES])
+        f"select split_part(f.row_code, '.', 1) as outcome, {_year_label('r.year')}, sum(f.value) {table_b_total} "
+        "and list_contains(?, outcome) group by outcome, r.year having sum(f.value) is not null "
+        "order by list_position(?, outcome), r.year nulls last", [list(OUTCOMES), list(OUTCOMES)])
     data.denial_reasons = rows(
-        f"select f.row_code, sum(f.value) as n {requests_total} and f.row_code like 'denied.%' "
+        f"select f.row_code, sum(f.value) as n {table_b_total} and f.row_code like 'denied.%' "
         "group by 1 having n is not null order by n desc, 1")
     data.correction_rates = rows(
-        "select f.row_code, " + _year_label("r.year") + ", sum(f.value) filter (where f.col_code = 'corrected') "
+        f"select f.row_code, {_year_label('r.year')}, sum(f.value) filter (where f.col_code = 'corrected') "
         "/ sum(f.value) filter (where f.col_code = 'total') "
         f"from facts f join selected r using (report_id) where f.table_code = '{REVIEW_LITIGATION}' "
         "group by f.row_code, r.year having sum(f.value) filter (where f.col_code = 'total') > 0 "
         "order by f.row_code, r.year nulls last")
+
+
+def _read_checks(rows, data: ReportData) -> None:
     failing = "from checks c join selected r using (report_id) where not c.passed"
-    data.failed_checks_by_rule = rows(f"select c.rule, count(distinct c.report_id) as n {failing} group by 1 order by n desc, 1")
+    data.failed_checks_by_rule = rows(
+        f"select c.rule, count(distinct c.report_id) as n {failing} group by 1 order by n desc, 1")
     data.failing_rows_total = rows(f"select count(*) {failing}")[0][0]
     data.failing_reports = rows(
         "select coalesce(r.agency, '机关不明'), r.year, rep.source_path, c.rule, c.scope, c.lhs, c.rhs, c.detail "
         "from checks c join selected r using (report_id) join reports rep using (report_id) where not c.passed "
         "order by r.agency, r.year, rep.source_path, c.rule, c.scope limit ?", [FAILING_ROWS_SHOWN])
-    if region_columns:
-        data.reports_per_region_year = rows(
-            f"select region, {_year_label()}, count(*) from selected group by region, year order by region, year nulls last")
-        data.requests_per_region = rows(
-            f"select r.region, sum(f.value) as received {requests_total} and f.row_code = 'new_received' "
-            "group by 1 having sum(f.value) is not null order by received desc, 1")
-    return data
