@@ -190,3 +190,15 @@ def test_the_command_writes_the_file_and_refuses_what_it_cannot_do(tmp_path):
     with pytest.raises(ReportError, match="not a nianbao warehouse") as error:
         write_report(not_ours, out)
     assert error.value.reason == "not_a_warehouse"
+
+
+def test_text_from_reports_is_shown_as_text_never_run_as_markup(tmp_path):
+    db = one_report(tmp_path / "w.duckdb")
+    hostile = "<script>alert(1)</script>局"
+    with duckdb.connect(str(db)) as conn:
+        conn.execute("update reports set agency = ?", [hostile])
+        conn.execute("update checks set passed = false where rule = 'requests_balance' and scope = 'total'")
+    page = write_report(db, tmp_path / "report.html").path.read_text(encoding="utf-8")
+    assert hostile not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;局" in page  # the failing checks table
+    assert "\\u003cscript\\u003ealert(1)" in page  # the top agencies chart's data
