@@ -6,6 +6,7 @@ test can require a page that opens offline without a single complaint.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -27,6 +28,17 @@ FLAGS = [
 ]
 
 
+#: Elements matching `selector` under `root`, inside open shadow roots too (where Bokeh draws its charts).
+DEEP_QUERY = """(root, selector) => {
+    const found = [...root.querySelectorAll(selector)];
+    for (const element of root.querySelectorAll('*')) {
+        if (element.shadowRoot) found.push(...deepQuery(element.shadowRoot, selector));
+    }
+    return found;
+}"""
+_DEEP = f"const deepQuery = {DEEP_QUERY};"
+
+
 @dataclass
 class Visit:
     page: object  # playwright.sync_api.Page
@@ -34,19 +46,26 @@ class Visit:
     problems: list[str] = field(default_factory=list)
     seconds_to_load: float = 0.0
 
-    def count(self, selector: str) -> int:
-        return self.page.locator(selector).count()
+    def count(self, root: str, selector: str) -> int:
+        """How many elements under the first `root` match `selector`, shadow roots included."""
+        return self.page.evaluate(f"([r, s]) => {{ {_DEEP} return deepQuery(document.querySelector(r), s).length; }}",
+                                  [root, selector])
 
-    def texts(self, selector: str) -> list[str]:
-        return self.page.locator(selector).all_text_contents()
+    def texts(self, root: str, selector: str) -> list[str]:
+        return self.page.evaluate(
+            f"([r, s]) => {{ {_DEEP} return deepQuery(document.querySelector(r), s).map(e => e.textContent); }}",
+            [root, selector])
 
-    def fonts_rendering(self, selector: str) -> dict[str, int]:
-        """The system fonts Chromium drew the first matching element's text with: {family: glyphs}."""
+    def fonts_rendering(self, root: str, selector: str, text: str) -> dict[str, int]:
+        """The system fonts Chromium drew the element showing `text` with: {family: glyphs}."""
         self.cdp.send("DOM.enable")
         self.cdp.send("CSS.enable")
-        root = self.cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
-        node = self.cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
-        assert node, f"no element matches {selector}"
+        self.cdp.send("DOM.getDocument", {"depth": -1, "pierce": True})
+        found = self.cdp.send("Runtime.evaluate", {"expression": (
+            f"(() => {{ {_DEEP} return deepQuery(document.querySelector({json.dumps(root)}), {json.dumps(selector)})"
+            f".find(e => e.textContent === {json.dumps(text)}); }})()")})["result"]
+        assert "objectId" in found, f"no {selector} showing {text!r} under {root}"
+        node = self.cdp.send("DOM.requestNode", {"objectId": found["objectId"]})["nodeId"]
         fonts = self.cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
         return {font["familyName"]: font["glyphCount"] for font in fonts}
 
@@ -79,6 +98,7 @@ class OfflineBrowser:
         visit = Visit(page=page, cdp=self.context.new_cdp_session(page))
         page.on("console", lambda m: m.type == "error" and visit.problems.append(f"console error: {m.text}"))
         page.on("pageerror", lambda e: visit.problems.append(f"page error: {e}"))
+        page.on("dialog", lambda d: (visit.problems.append(f"dialog: {d.message}"), d.dismiss()))
         page.on("requestfailed", lambda r: visit.problems.append(f"request failed: {r.url} {r.failure}"))
         page.on("request", lambda r: r.url != path.as_uri() and not r.url.startswith("data:")
                 and visit.problems.append(f"request left the file: {r.url}"))

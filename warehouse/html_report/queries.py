@@ -18,6 +18,8 @@ TOP_AGENCIES = 20
 FAILING_ROWS_SHOWN = 500
 UNKNOWN_YEAR = "年份不明"
 UNKNOWN_REGION = "地区不明"
+#: Table C's three groups, in template order.
+CORRECTION_GROUPS = ("review", "litigation_direct", "litigation_after_review")
 #: Table B's （一）to（六）, in template order.
 OUTCOMES = ("granted", "partially_granted", "denied", "unable", "not_processed", "other")
 _ADCODE = re.compile(r"\d{6}")
@@ -199,7 +201,7 @@ def _read_requests(rows, data: ReportData) -> None:
         "/ sum(f.value) filter (where f.col_code = 'total') "
         f"from facts f join selected r using (report_id) where f.table_code = '{REVIEW_LITIGATION}' "
         "group by f.row_code, r.year having sum(f.value) filter (where f.col_code = 'total') > 0 "
-        "order by f.row_code, r.year nulls last")
+        "order by list_position(?, f.row_code), r.year nulls last", [list(CORRECTION_GROUPS)])
 
 
 def _read_checks(rows, data: ReportData) -> None:
