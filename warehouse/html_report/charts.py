@@ -57,6 +57,12 @@ def _figure(tooltip: str, *, height: int = HEIGHT, **ranges) -> figure:
     return plot
 
 
+def _counts(axis) -> None:
+    """Whole numbers on a count axis: 1,400, never 1.4e+3 or a tick at 0.5."""
+    axis.formatter = NumeralTickFormatter(format="0,0")
+    axis.ticker.min_interval = 1
+
+
 def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
@@ -72,12 +78,12 @@ def _bars(rows: list[tuple], *, horizontal: bool = False, labels: dict[str, str]
         plot = _figure(tooltip, height=max(HEIGHT, 24 * len(rows) + 60), y_range=FactorRange(*reversed(names)))
         plot.hbar(y="label", right="value", height=0.8, source=source, color=Category10_10[0])
         plot.x_range.start = 0
-        plot.xaxis.formatter = NumeralTickFormatter(format="0,0")
+        _counts(plot.xaxis)
     else:
         plot = _figure(tooltip, x_range=FactorRange(*names))
         plot.vbar(x="label", top="value", width=0.8, source=source, color=Category10_10[0])
         plot.y_range.start = 0
-        plot.yaxis.formatter = NumeralTickFormatter(format="0,0")
+        _counts(plot.yaxis)
     return plot
 
 
@@ -116,7 +122,7 @@ def _stacked(rows: list[tuple], names: dict[str, str] | None = None, *, percent:
         plot.vbar(x="x", bottom="bottom", top="top", width=0.8, source=source, color=colour)
         legend.append((label, colour))
     plot.y_range.start = 0
-    plot.yaxis.formatter = NumeralTickFormatter(format="0,0")
+    _counts(plot.yaxis)
     return plot, legend
 
 
