@@ -366,5 +366,39 @@ def sql(
         raise _fail("SQL error", exc, 2) from exc
 
 
+@app.command()
+def report(
+    db: Annotated[Path, typer.Option("--db", help="The DuckDB warehouse file.")] = Path("nianbao.duckdb"),
+    out: Annotated[Path, typer.Option("--out", dir_okay=False, help="The HTML file to write (replaced if it exists).")] = Path("report.html"),
+    year: Annotated[int | None, typer.Option(help="Only the reports of this year.", show_default=False)] = None,
+    region: Annotated[
+        str | None,
+        typer.Option(metavar="ADCODE", help="Only the reports of this region, a six-digit GB/T 2260 code (410000 a "
+                     "province, 410400 a city); needs a warehouse with regions (reports.adcode).", show_default=False),
+    ] = None,
+) -> None:
+    """Write the warehouse's charts to one self-contained HTML file that opens offline (no CDN, no server).
+
+    Coverage, files failed, crawl outcomes, requests per year, the outcome mix of table B, top agencies, denial reasons, correction rates and the reports whose checks fail. Exit code 0 when written, 1 when the warehouse cannot be read, 2 for bad usage.
+    """
+    import duckdb
+
+    from warehouse.html_report import ReportError, write_report
+
+    try:
+        info = write_report(db, out, year=year, region=region)
+    except (WarehouseLocked, FileNotFoundError) as exc:
+        raise _fail("error", exc, 1) from exc
+    except duckdb.Error as exc:
+        raise _fail("error", f"{db}: cannot read the warehouse ({exc})", 1) from exc
+    except ReportError as exc:
+        raise _fail(f"error ({exc.reason})", exc, 2) from exc
+    Console().print(
+        f"wrote {info.path} ({info.size_bytes / 1e6:.1f} MB, {info.charts} charts, {info.reports} reports"
+        f"{'' if info.region_columns else ', no regions in this warehouse'}) in {info.seconds:.1f} s",
+        markup=False, highlight=False, soft_wrap=True,
+    )
+
+
 if __name__ == "__main__":
     app()
