@@ -286,7 +286,7 @@ def serve(
         )
     parameters = {
         "db": str(db.resolve()), "sources": str(sources.resolve()) if sources else None,
-        "dask_address": address, "dask_workers": workers,
+        "dask_address": address, "dask_workers": workers, "write_report_page": True,
     }
     serve_until_stopped(ingest_flow, name=name, schedule=schedule, parameters=parameters,
                         description=f"Nightly nianbao ingest into {parameters['db']}")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from distributed import KilledWorker
 from prefect import flow, get_run_logger, task
-from prefect.artifacts import create_markdown_artifact
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
@@ -154,6 +154,23 @@ def publish_warehouse(staging: Staging, run_id: str, attempt: int, run_name: str
     publish(staging)
 
 
+def report_page_for(db: str) -> Path:
+    """nianbao.duckdb -> nianbao.report.html, beside it."""
+    return Path(db).with_name(f"{Path(db).stem}.report.html")
+
+
+@task(name="write-report", cache_policy=NO_CACHE)
+def write_report_task(db: str) -> str | None:
+    """The published warehouse's charts beside it; a page that cannot be written is logged, the night stands."""
+    from warehouse.html_report.page import write_report
+
+    try:
+        return str(write_report(db, report_page_for(db)).path)
+    except Exception as exc:  # the night is published: a report problem must not turn it Failed
+        get_run_logger().error("the report page of %s could not be written: %s: %s", db, type(exc).__name__, exc)
+        return None
+
+
 @flow(name="nianbao-ingest")
 def ingest_flow(
     paths: list[str] | None = None,
@@ -167,6 +184,7 @@ def ingest_flow(
     dask_workers: int | None = None,
     exclude: list[str] | None = None,
     run_lock_wait_seconds: float = DEFAULT_RUN_LOCK_WAIT_SECONDS,
+    write_report_page: bool = False,
 ):
     """Ingest report files into the DuckDB warehouse at `db`.
 
@@ -182,6 +200,9 @@ def ingest_flow(
     Batches of at most `batch_bytes` and `batch_files` are extracted on the Dask cluster whose
     scheduler is at `dask_address`, or on a local Dask cluster of `dask_workers` processes, or
     as the sources file's [dask] table says; with none of them, on this process's threads.
+
+    With `write_report_page` (the nightly deployment sets it), the charts of the published warehouse
+    are written beside it (nianbao.report.html for nianbao.duckdb) and linked from the artifact.
     """
     logger = get_run_logger()
     db = str(Path(db).resolve())
@@ -192,8 +213,13 @@ def ingest_flow(
             logger.info("deleted %s, the copy a killed run left", leftover)
         summary = _ingest(paths, db, sources, batch_bytes, batch_files, lock_retry_delays, source_kinds,
                           dask_address, dask_workers, exclude or [], run_id)
+        if write_report_page:
+            summary.report_page = write_report_task(db)
     create_markdown_artifact(
         key="nianbao-ingest-summary", markdown=summary.to_markdown(), description=f"{summary.title} into {db}"
+    )
+    create_table_artifact(
+        key="nianbao-ingest-counts", table=[summary.counts()], description=f"What {summary.title} did to {db}"
     )
     if summary.failed:
         return Failed(message=summary.state_message(), data=summary)

@@ -36,6 +36,8 @@ class IngestSummary:
     failures: list[tuple[str, str, str]] = field(default_factory=list)
     #: (source name, why) of every crawl source that reached none of its start URLs.
     failed_sources: list[tuple[str, str]] = field(default_factory=list)
+    #: The charts page written after publishing, if the run wrote one.
+    report_page: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -72,6 +74,8 @@ class IngestSummary:
             f"{self.files_loaded} | {self.files_failed} | {self.files_still_failing} | {self.files_ignored} | "
             f"{self.files_duplicate} | {self.facts_loaded} | {self.checks_failed} |",
         ]
+        if self.report_page:
+            lines += ["", f"Charts of the warehouse: [{self.report_page}](file://{self.report_page})"]
         if self.fetches:
             lines += [
                 "", "| URLs downloaded | not modified | refused | failed |", "|---:|---:|---:|---:|",

@@ -253,6 +253,7 @@ def test_the_servers_own_scheduler_starts_the_night_and_a_failed_night_stays_fai
                 assert conn.execute("select run_id, status, files_loaded from runs").fetchall() == [
                     (str(night.id), "completed", 5)
                 ]
+            assert "<title>" in (tmp_path / "w.report.html").read_text(encoding="utf-8")  # the night's charts
             # Stop the schedule and its runs to come, so that only the run below touches the warehouse.
             for schedule in deployment.schedules:
                 client.update_deployment_schedule(deployment.id, schedule.id, active=False)

@@ -315,3 +315,23 @@ def test_a_crawl_source_that_reaches_none_of_its_start_urls_fails_the_run(tmp_pa
     artifact = Artifact.get("nianbao-ingest-summary")
     assert f"| fake-gov | {why} |" in artifact.data
     assert query(db, "select status, sources_failed from runs") == [("failed", 1)]
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_the_night_writes_its_charts_beside_the_warehouse_and_links_them_with_its_counts(tmp_path, samples_copy):
+    from prefect.artifacts import Artifact
+
+    db = tmp_path / "w.duckdb"
+    state = ingest_flow(paths=[str(samples_copy)], db=str(db), write_report_page=True, return_state=True)
+    assert state.is_completed(), state.message
+    page = tmp_path / "w.report.html"
+    assert "<title>政府信息公开工作年度报告 · 数据概览 · w.duckdb</title>" in page.read_text(encoding="utf-8")
+    summary = Artifact.get("nianbao-ingest-summary")
+    assert f"Charts of the warehouse: [{page}](file://{page})" in summary.data
+    counts = Artifact.get("nianbao-ingest-counts")
+    assert str(counts.flow_run_id) == str(state.state_details.flow_run_id)
+    import json
+    assert json.loads(counts.data) == [{
+        "files_seen": 5, "files_loaded": 5, "files_unchanged": 0, "files_failed": 0, "files_ignored": 0,
+        "files_duplicate": 0, "facts_loaded": 998, "checks_failed": 0, "sources_failed": 0,
+    }]
