@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from transforms.values import DASHES, NUMBER_PATTERN
+from transforms.values import AMBIGUOUS, DASHES, NUMBER_PATTERN
 from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
 
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
@@ -29,12 +29,13 @@ def normalise_label(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def looks_like_value(text: str) -> bool:
-    """True for what a number cell may hold: nothing, a number (with a unit), or a dash.
+    """True for what a number cell may hold: nothing, a number (with a unit), a dash, or a
+    reader's mark that glued digits allow several readings.
 
     Cached: asked of every cell of every row, and cells repeat ('0', '', the same labels).
     """
     compact = normalise_label(text)
-    return compact == "" or compact in DASHES or bool(_NUMBER.match(compact))
+    return compact == "" or compact in DASHES or bool(_NUMBER.match(compact)) or compact.startswith(AMBIGUOUS)
 
 
 # ---- which table a heading or row belongs to -------------------------------------------

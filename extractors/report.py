@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from extractors.decode import DecodedText, decode_bytes
-from extractors.document import Document, parse_text
+from extractors.document import Document
+from extractors.text import parse_text
 from extractors.docx import parse_docx
 from extractors.errors import EmptyFile, ExtractionError, MissingMetadata
 from extractors.files import SourceFile
