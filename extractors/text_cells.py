@@ -123,7 +123,13 @@ class CellGrouper:
         self.blocks.append(Row(cells))
 
     def _header(self, labels: list[str]) -> None:
-        if labels:
+        """Header cells. Table B's go one per row: with no row boundaries their printed grid is
+        unknown, and its columns are read in the template's order (the order every report prints)."""
+        if not labels:
+            return
+        if self.table == REQUESTS:
+            self.blocks += [Row((label,)) for label in labels]
+        else:
             cells = split_active_header(labels) if self.table == ACTIVE_DISCLOSURE else labels
             self.blocks.append(Row(tuple(cells)))
 

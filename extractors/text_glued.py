@@ -26,7 +26,8 @@ from extractors.text_common import split_active_header
 from warehouse.template import ACTIVE_DISCLOSURE, columns_for, cells_for
 
 READER = "text/glued"
-_GLUED = re.compile(r"(?:新收政府信息公开申请数量|上年结转政府信息公开申请数量|予以公开|\(七\)总计)[0-9—/-]")
+#: Rows of table B that every other layout prints on lines of their own.
+_TABLE_B_WORDS = ("新收政府信息公开申请", "予以公开", "结转下年")
 _HEADINGS = (
     ("active", re.compile(r"[二2][、.．]?主动公开政府信息(?:情况)?")),
     ("requests", re.compile(r"三[、.．是]?收到和处理政府信息公开申请(?:情况)?")),
@@ -42,7 +43,8 @@ _TITLE_END = re.compile(r"(?:政府|政务)信息公开(?:工作)?(?:年度报�
 
 
 def looks_glued(text: str) -> bool:
-    return bool(_GLUED.search(unicodedata.normalize("NFKC", text)))
+    """Table B's rows on one line: no other layout prints them so."""
+    return any(all(word in line for word in _TABLE_B_WORDS) for line in text.splitlines())
 
 
 def _prose(text: str, first: bool) -> list[Paragraph]:
