@@ -23,7 +23,8 @@ from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
 READER = "text/aligned"
 _GAP = re.compile(r"\s{2,}")
 _VALUE_RUN = re.compile(r"\S+")
-_ALIGNED_ROW = re.compile(r"\S\s{2,}\S.*\d")
+#: A line with at least three cells set apart by runs of spaces.
+_ALIGNED_ROW = re.compile(r"\S {2,}\S+ {2,}\S")
 _VERTICAL = re.compile(r"^(?:[\u4e00-\u9fff]\s+){2,}[\u4e00-\u9fff]$")
 #: How many values a full row of each table has (table A: the widest rows).
 _FULL = {ACTIVE_DISCLOSURE: 3, REQUESTS: 7, REVIEW_LITIGATION: 15}
@@ -113,7 +114,8 @@ def read_aligned(lines: list[str]) -> list[Block]:
     reader = _Aligned()
     vertical: list[str] = []
     for line in lines:
-        if _VERTICAL.match(line.strip()) and reader.grouper.table is not None:
+        is_vertical = _VERTICAL.match(line.strip()) and not all(looks_like_value(word) for word in line.split())
+        if is_vertical and reader.grouper.table is not None:
             vertical.append(line)
             continue
         if vertical:
