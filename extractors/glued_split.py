@@ -78,7 +78,8 @@ def splits(run: str, count: int, *, signed: bool = False, budget: int = SEARCH_B
             if pos == len(run):
                 out.append(cells)
             return
-        if len(run) - pos < count - len(cells):
+        left = count - len(cells)
+        if not left * 1 <= len(run) - pos <= left * (MAX_NUMBER_CHARS + 2):
             return
         for cell in _cells_at(run, pos, signed):
             walk(pos + len(cell), cells + (cell,))

@@ -27,7 +27,7 @@ from warehouse.template import ACTIVE_DISCLOSURE, columns_for, cells_for
 
 READER = "text/glued"
 #: Rows of table B that every other layout prints on lines of their own.
-_TABLE_B_WORDS = ("新收政府信息公开申请", "予以公开", "结转下年")
+_TABLE_B_WORDS = ("新收政府信息公开申请", "予以公开")
 _HEADINGS = (
     ("active", re.compile(r"[二2][、.．]?主动公开政府信息(?:情况)?")),
     ("requests", re.compile(r"三[、.．是]?收到和处理政府信息公开申请(?:情况)?")),
@@ -106,6 +106,8 @@ def _active_rows(region: str, fallback_version: str) -> list[Block]:
             label = label[item_match.end():] if item_match else ""
         starts = [label.find(k) for k, _ in ACTIVE_ROWS if k in label]
         cut = min(starts) if starts else len(label)
+        if label[cut - 2 : cut] in ("行政", "政府"):  # 行政规范性文件, 行政事业性收费, 政府集中采购
+            cut -= 2
         header, row_label = label[:cut], label[cut:]
         if header and any(active_column(part) for part in split_active_header([header])):
             columns = split_active_header([header])
