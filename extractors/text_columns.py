@@ -1,6 +1,7 @@
-"""Text laid out in space-aligned columns: pdftotext -layout, flip-book page text.
+"""Text laid out in space-aligned columns: pdftotext -layout (or -raw), flip-book page text.
 
-A table row is one line: its label, then its values separated by spaces. Header words
+A table row is one line: its label, then its values separated by spaces (runs of them,
+or single spaces after the label in pdftotext -raw). Header words
 printed one character per line ('结 结 其 尚' / '果 果 他 未' / '维 纠 结 审') are stacked
 back into labels by their character column. A row with fewer values than its table's full
 rows has blank cells: its values are put in the columns they sit under (by the character
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.document import Block
+from extractors.document import Block, Row
 from extractors.labels import looks_like_value, normalise_label, table_of_heading
 from extractors.text_cells import CellGrouper, is_prose
 from extractors.text_common import NUMBERED, starts_label
@@ -23,8 +24,8 @@ from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
 READER = "text/aligned"
 _GAP = re.compile(r"\s{2,}")
 _VALUE_RUN = re.compile(r"\S+")
-#: A line with at least three cells set apart by runs of spaces.
-_ALIGNED_ROW = re.compile(r"\S {2,}\S+ {2,}\S")
+#: A line with at least three cells set apart by runs of spaces, or a label and three numbers after single spaces.
+_ALIGNED_ROW = re.compile(r"\S {2,}\S+ {2,}\S|^\S+(?: [-\d.,—/]+){3,}\s*$")
 _VERTICAL = re.compile(r"^(?:[\u4e00-\u9fff]\s+){2,}[\u4e00-\u9fff]$")
 #: How many values a full row of each table has (table A: the widest rows).
 _FULL = {ACTIVE_DISCLOSURE: 3, REQUESTS: 7, REVIEW_LITIGATION: 15}
@@ -47,6 +48,14 @@ def _split(line: str) -> tuple[list[str], list[tuple[str, int]]]:
         words = [(m.group(), start + m.end()) for m in _VALUE_RUN.finditer(segment)]
         if all(looks_like_value(w) for w, _ in words):
             values.extend(words)
+            continue
+        # values set apart by single spaces after the label (pdftotext -raw): '规章 1 0 11'
+        tail = len(words)
+        while tail > 1 and looks_like_value(words[tail - 1][0]) and not values:
+            tail -= 1
+        if tail < len(words) and not labels:
+            labels.append(segment[: words[tail - 1][1] - start].strip())
+            values.extend(words[tail:])
         else:  # a label, also one printed right of the numbers (the rest of a wrapped label)
             labels.append(segment.strip())
     return labels, values
@@ -84,6 +93,11 @@ class _Aligned:
             placed[column] = text
         return placed
 
+    @staticmethod
+    def _numbered(row: Row) -> bool:
+        labels = [c for c in row.cells if not looks_like_value(c)]
+        return bool(labels) and bool(NUMBERED.match(normalise_label(labels[-1])))
+
     def line(self, line: str) -> None:
         text = line.strip()
         grouper = self.grouper
@@ -92,7 +106,17 @@ class _Aligned:
             self.last_numbered_row = None
             return
         labels, values = _split(line)
+        if values and not labels:
+            # numbers printed under (or over) their wrapped label: the label lines before are theirs
+            for value in self._place(values):
+                grouper.cell(value)
+            grouper.flush()
+            self.last_numbered_row = len(grouper.blocks) - 1 if self._numbered(grouper.blocks[-1]) else None
+            return
         if values:
+            pending = grouper.labels
+            if pending and not starts_label(labels[0]) and NUMBERED.match(normalise_label(pending[-1])):
+                labels[0] = pending.pop() + labels[0]  # a numbered label wrapped onto the row's line
             grouper.flush()
             grouper.row(tuple(labels) + tuple(self._place(values)))
             numbered = bool(labels) and bool(NUMBERED.match(normalise_label(labels[-1])))

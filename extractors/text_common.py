@@ -45,7 +45,7 @@ def split_active_header(labels: list[str]) -> list[str]:
     # '本年处理决定数量'): back each start up to the label's beginning, the end of the previous column.
     heads = [joined[: starts[0]]] if starts[0] > 0 else []
     columns = [joined[a:b] for a, b in zip(starts, starts[1:] + [len(joined)])]
-    return heads + _with_prefixes(columns)
+    return _with_prefixes(heads + columns)
 
 
 def _with_prefixes(columns: list[str]) -> list[str]:

@@ -35,6 +35,7 @@ _HEADINGS = (
     ("end", re.compile(r"五[、.．]?(?:政府信息公开工作)?存在的?主要问题|五[、.．]?.{0,8}问题及改进")),
 )
 _RUN = re.compile(r"(?:[0-9][0-9.,]*(?:万元|元)?|—+|/|-|无(?![法正]))+")
+_PAGE_NUMBER_END = re.compile(r"(?<=[0-9—/无])-[0-9]{1,3}-$")
 _ITEM_NUMBER = re.compile(r"([0-9])[.、]$")
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
 _SECTION_START = re.compile(r"(?=[一二三四五六七八九十][、.．](?:总体情况|主动公开|收到和处理|政府信息公开|存在|其他需要|本年度|工作))")
@@ -68,6 +69,7 @@ def _pairs(region: str) -> Iterator[tuple[str, str]]:
         run, before, after = match.group(), compact[match.start() - 1 : match.start()], compact[match.end() : match.end() + 1]
         if run == "/" and before and after and not after.isdigit():
             continue  # 本年增/减
+        run = _PAGE_NUMBER_END.sub("", run)  # a flip-book page number ('-5-') glued after a row
         label = carried + compact[label_start : match.start()]
         carried = ""
         if after and not after.isdigit() and (item := _ITEM_NUMBER.search(run + (after if after == "、" else ""))):

@@ -15,8 +15,9 @@ from __future__ import annotations
 import re
 
 from extractors.document import Block, Row
-from extractors.labels import table_of_heading
+from extractors.labels import looks_like_value, table_of_heading
 from extractors.text_cells import CellGrouper, is_prose
+from extractors.text_common import is_furniture
 
 READER = "text/pipes"
 _SEPARATOR_ROW = re.compile(r"^\|?\s*:?-{3,}:?\s*(\|\s*:?-{3,}:?\s*)*\|?$")
@@ -51,8 +52,14 @@ def read_pipes(lines: list[str]) -> list[Block]:
         inner = line.strip("|").strip()
         if line.count("|") >= 2 or (line.startswith("|") and inner):
             cells = _markdown_cells(line)
+            if is_furniture(" ".join(cells)):
+                continue
             if len(cells) == 1 and (grouper.table is None or table_of_heading(cells[0]) is not None):
                 grouper.paragraph(cells[0])
+            elif grouper.labels and all(looks_like_value(cell) for cell in cells):
+                for cell in cells:  # numbers on a row of their own under their wrapped label
+                    grouper.cell(cell)
+                grouper.flush()
             else:
                 grouper.row(tuple(cells))
             previous_was_cell = False
