@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 #: Search steps one run (or one table's cross-row search) may take before giving up.
 SEARCH_BUDGET = 200_000
@@ -43,14 +43,13 @@ class _Budget:
             raise SearchExhausted
 
 
-def cell_value(cell: str) -> Decimal:
-    """What a cell counts in a sum: a dash is 0; 元 and 万元 are dropped (only table A has money)."""
+def cell_value(cell: str) -> Decimal | int:
+    """What a cell counts in a sum: a dash is 0; 元 and 万元 are dropped (only table A has money).
+    Whole numbers are ints (fast); decimals are Decimals (exact)."""
     if _DASH.fullmatch(cell):
-        return Decimal(0)
-    try:
-        return Decimal(cell.removesuffix("万元").removesuffix("元").replace(",", ""))
-    except InvalidOperation:  # pragma: no cover - _NUMBER only matches numbers
-        return Decimal(0)
+        return 0
+    digits = cell.removesuffix("万元").removesuffix("元").replace(",", "")
+    return Decimal(digits) if "." in digits else int(digits)
 
 
 def _cells_at(run: str, pos: int, signed: bool) -> list[str]:
@@ -58,12 +57,26 @@ def _cells_at(run: str, pos: int, signed: bool) -> list[str]:
     found = []
     dash = _DASH.match(run, pos)
     if dash:
-        found.append(dash.group())
+        text = dash.group()
+        # '——' is one dash or two: a run of em dashes can end anywhere
+        found += [text[:n] for n in range(1, len(text) + 1)] if text.startswith("—") else [text]
     limit = min(len(run), pos + MAX_NUMBER_CHARS + 2)
     for end in range(pos + 1, limit + 1):
         text = run[pos:end]
         if (signed or not text.startswith("-")) and _NUMBER.fullmatch(text):
             found.append(text)
+    return found
+
+
+def _digits_at(run: str, pos: int, end: int, most: int) -> list[str]:
+    """The whole numbers starting at pos (before end) that are at most `most`: '0' alone, or no leading zero."""
+    if run[pos] == "0":
+        return ["0"]
+    found = []
+    for stop in range(pos + 1, min(end, pos + len(str(most))) + 1):
+        if int(run[pos:stop]) > most:
+            break
+        found.append(run[pos:stop])
     return found
 
 
@@ -88,40 +101,51 @@ def splits(run: str, count: int, *, signed: bool = False, budget: int = SEARCH_B
     return out
 
 
-def _total_texts(total: Decimal) -> tuple[str, ...]:
-    whole = int(total)
-    if total != whole:
-        return (str(total),)
-    return (str(whole), f"{whole:,}") if abs(whole) >= 1000 else (str(whole),)
-
-
 def totalled_splits(run: str, group: int, groups: int = 1, *, budget: int = SEARCH_BUDGET) -> list[tuple[str, ...]]:
     """Every way to read the run as `groups` groups of `group` cells whose last cell is the sum of
-    the others (a 总计 printed as a dash counts 0). Raises SearchExhausted."""
+    the others (a 总计 printed as a dash counts 0). Raises SearchExhausted.
+
+    Each group is searched from its 总计 back: the 总计 is a cell ending where the group ends, and
+    the parts before it must add up to it, which prunes every part larger than what is left."""
     spent = _Budget(budget)
-    out: list[tuple[str, ...]] = []
+    plain = run.isdigit()  # the common case: digits only, where a part is at most as long as what is left
 
-    def walk(pos: int, cells: tuple[str, ...], in_group: int, total: Decimal) -> None:
+    def parts(pos: int, end: int, count: int, left: Decimal | int) -> list[tuple[str, ...]]:
         spent.spend()
-        if in_group == group - 1:
-            candidates = [t for t in _total_texts(total) if run.startswith(t, pos)]
-            dash = _DASH.match(run, pos)
-            if dash and total == 0:
-                candidates.append(dash.group())
-            for text in candidates:
-                done = cells + (text,)
-                end = pos + len(text)
-                if len(done) == group * groups:
-                    if end == len(run):
-                        out.append(done)
-                else:
-                    walk(end, done, 0, Decimal(0))
-            return
-        for cell in _cells_at(run, pos, signed=False):
-            walk(pos + len(cell), cells + (cell,), in_group + 1, total + cell_value(cell))
+        if count == 0:
+            return [()] if pos == end and left == 0 else []
+        widest = len(str(left)) if plain else MAX_NUMBER_CHARS + 2
+        if not count <= end - pos <= count * widest:
+            return []
+        if plain and left >= 10 ** (end - pos - count + 1):
+            return []  # even the longest part these characters allow cannot reach what is left
+        found = []
+        for cell in (_digits_at(run, pos, end, left) if plain else _cells_at(run[:end], pos, signed=False)):
+            value = cell_value(cell)
+            if value <= left:
+                found += [(cell, *rest) for rest in parts(pos + len(cell), end, count - 1, left - value)]
+        return found
 
-    walk(0, (), 0, Decimal(0))
-    return out
+    def one_group(pos: int, end: int) -> list[tuple[str, ...]]:
+        found = []
+        for total_start in range(max(pos + group - 1, end - MAX_NUMBER_CHARS - 2), end):
+            total = run[total_start:end]
+            if _DASH.fullmatch(total) or _NUMBER.fullmatch(total):
+                found += [(*cells, total) for cells in parts(pos, total_start, group - 1, cell_value(total))]
+        return found
+
+    def rest(pos: int, remaining: int) -> list[tuple[str, ...]]:
+        if remaining == 1:
+            return one_group(pos, len(run))
+        found = []
+        for end in range(pos + group, len(run) - (remaining - 1) * group + 1):
+            heads = one_group(pos, end)
+            if heads:
+                tails = rest(end, remaining - 1)
+                found += [(*head, *tail) for head in heads for tail in tails]
+        return found
+
+    return rest(0, groups)
 
 
 def agreed(candidates: Sequence[Sequence[str]]) -> list[str | None]:

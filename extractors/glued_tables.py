@@ -3,11 +3,12 @@
 Table B: each row's run is split into seven cells whose 总计 is the sum of the other six;
 then the rows are read together, keeping the combinations whose columns balance
 (一 + 二 = （七）+ 四, （七）= （一）+（二）+ every sub-row of （三）to（六）). A cell is loaded
-when every combination left agrees on it. When no combination balances (the report breaks a
-rule), the column rules say nothing and each row stands on its own total. A row whose
-digits cannot make its own total, or that has too many splits to search, is ambiguous whole:
-a blank cell leaves no trace in glued text, so a forced split there could be a wrong one.
-Table C: the fifteen cells as three groups whose 总计 is the sum of the other four.
+when every combination left agrees on it. When no combination passes every rule (the report
+breaks one), the arithmetic cannot be trusted to choose: a broken row may have a wrong
+reading that passes its own total. Then only what the digits alone allow is loaded ('0000000'
+is seven zeros whatever the sums say).
+Table C: the fifteen cells as three groups whose 总计 is the sum of the other four (or, when
+no reading passes, what the digits alone allow).
 Table A has no arithmetic: a cell is loaded only when the digits allow one split.
 
 An ambiguous cell's text is AMBIGUOUS followed by its candidate readings and the run, so the
@@ -77,6 +78,8 @@ def active_cells(run: str, width: int) -> list[str]:
 def review_cells(run: str) -> list[str]:
     width = REVIEW_GROUP * REVIEW_GROUPS
     found = _safe(totalled_splits, run, REVIEW_GROUP, REVIEW_GROUPS)
+    if not found:  # a group breaks its total: only what the digits alone allow
+        found = _safe(splits, run, width)
     if found is None:
         return [f"{AMBIGUOUS} too many readings of {run}"] * width
     return _cells(found, run, width)
@@ -103,31 +106,34 @@ def _balances(rows: Sequence[str], combination: Sequence[Sequence[str]]) -> bool
 
 def request_cells(runs: dict[str, str], budget: int = COMBINATION_BUDGET) -> dict[str, list[str]]:
     """Each row of table B (by row code) as seven cell texts."""
+    if not runs:
+        return {}
     per_row: dict[str, list[tuple[str, ...]] | None] = {
         row: _safe(totalled_splits, run, REQUEST_WIDTH) for row, run in runs.items()
     }
-    solvable = {row: found for row, found in per_row.items() if found}
-    if len(solvable) == len(runs):
-        chosen = _combine(solvable, budget)
-        if chosen:
-            solvable = chosen
+    chosen = _combine(per_row, budget) if all(per_row.values()) else None
+    if chosen is None:
+        # The report breaks a rule (or the rows are too open to combine): nothing says which row
+        # is wrong, and a broken row can have a wrong reading that passes its own total. Only
+        # what the digits alone say is loaded.
+        chosen = {row: _safe(splits, run, REQUEST_WIDTH) for row, run in runs.items()}
     out = {}
     for row, run in runs.items():
-        found = solvable.get(row)
-        if found is None and per_row[row] is None:
+        found = chosen[row]
+        if found is None:
             out[row] = [f"{AMBIGUOUS} too many readings of {run}"] * REQUEST_WIDTH
         else:
-            out[row] = _cells(found or [], run, REQUEST_WIDTH)
+            out[row] = _cells(found, run, REQUEST_WIDTH)
     return out
 
 
-def _combine(rows: dict[str, list[tuple[str, ...]]], budget: int) -> dict[str, list[tuple[str, ...]]] | None:
+def _combine(rows: dict[str, list[tuple[str, ...]] | None], budget: int) -> dict[str, list[tuple[str, ...]]] | None:
     """The candidates of each row that take part in a balancing combination; None if none balances
     or there are too many combinations to try."""
     open_rows = [row for row, found in rows.items() if len(found) > 1]
     combinations = 1
     for row in open_rows:
-        combinations *= len(rows[row])
+        combinations *= len(rows[row] or [])
     if combinations > budget:
         return None
     names = list(rows)

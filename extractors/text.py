@@ -30,6 +30,8 @@ _SAMPLE = 3000
 #: Share of the sample's Chinese characters that OpenCC changes, above which the text is Traditional.
 _TRADITIONAL_SHARE = 0.03
 _HAN = re.compile(r"[\u4e00-\u9fff]")
+#: Traditional forms of characters every report uses (公開, 資訊, 處理, 報告, 機關, 條例, 複議, 訴訟, 結果 …).
+_TRADITIONAL_MARKS = re.compile("[開資訊處報機關條複議訴訟結為們與請況規範檔審維糾區縣務]")
 #: A cell printed 無 on its own: the dash 无 in Traditional, kept as printed.
 _LONE_WU = re.compile(r"(?<![\u4e00-\u9fff])無(?![\u4e00-\u9fff])")
 
@@ -43,6 +45,8 @@ def _converter():
 
 def is_traditional(text: str) -> bool:
     sample = text[:_SAMPLE]
+    if not _TRADITIONAL_MARKS.search(sample):
+        return False  # the common case, without asking OpenCC
     han = _HAN.findall(sample)
     if len(han) < 20:
         return False

@@ -100,7 +100,9 @@ class CellGrouper:
         self.labels, self.values = [], []
         if not labels and not values:
             return
-        row_label = [labels.pop()] if values and labels else []
+        blank_review = self.table == REVIEW_LITIGATION and not any(normalise_label(v) for v in values)
+        # table C's fifteen cells printed blank come after its headers, not after a row label
+        row_label = [labels.pop()] if values and labels and not blank_review else []
         header: list[str] = []
         for i, label in enumerate(labels):
             following = labels[i + 1] if i + 1 < len(labels) else (row_label[0] if row_label else None)

@@ -32,7 +32,7 @@ _HEADINGS = (
     ("active", re.compile(r"[二2][、.．]?主动公开政府信息(?:情况)?")),
     ("requests", re.compile(r"三[、.．是]?收到和处理政府信息公开申请(?:情况)?")),
     ("review", re.compile(r"四[、.．]?政府信息公开行政(?:法)?复议.{0,3}行政诉讼(?:情况)?")),
-    ("end", re.compile(r"五[、.．]?(?:政府信息公开工作)?存在的?主要问题|五[、.．]?.{0,8}问题及改进")),
+    ("end", re.compile(r"五[、.．]?(?:政府信息公开工作)?存在的?主要问题(?:及改进(?:情况|措施))?|五[、.．]?.{0,8}问题及改进(?:情况|措施)?")),
 )
 _RUN = re.compile(r"(?:[0-9][0-9.,]*(?:万元|元)?|—+|/|-|无(?![法正]))+")
 _PAGE_NUMBER_END = re.compile(r"(?<=[0-9—/无])-[0-9]{1,3}-$")
@@ -40,6 +40,8 @@ _ITEM_NUMBER = re.compile(r"([0-9])[.、]$")
 _SENTENCE_END = re.compile(r"(?<=[。！？])")
 _SECTION_START = re.compile(r"(?=[一二三四五六七八九十][、.．](?:总体情况|主动公开|收到和处理|政府信息公开|存在|其他需要|本年度|工作))")
 _YEAR = re.compile(r"((?:19|20)\d{2})年")
+#: Headings that end where their words end ('六、其他需要报告的事项' then the signature).
+_HEADING_END = re.compile(r"(?<=其他需要报告的事项)")
 _TITLE_END = re.compile(r"(?:政府|政务)信息公开(?:工作)?(?:年度报告|的报告|年报)")
 
 
@@ -57,7 +59,8 @@ def _prose(text: str, first: bool) -> list[Paragraph]:
             out.append(Paragraph(head.strip()))
             first = False
         for sentence in _SENTENCE_END.split(line):
-            out += [Paragraph(part.strip()) for part in _SECTION_START.split(sentence) if part.strip()]
+            parts = (p for part in _SECTION_START.split(sentence) for p in _HEADING_END.split(part))
+            out += [Paragraph(part.strip()) for part in parts if part.strip()]
     return out
 
 

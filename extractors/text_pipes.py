@@ -54,8 +54,8 @@ def read_pipes(lines: list[str]) -> list[Block]:
             cells = _markdown_cells(line)
             if is_furniture(" ".join(cells)):
                 continue
-            if len(cells) == 1 and (grouper.table is None or table_of_heading(cells[0]) is not None):
-                grouper.paragraph(cells[0])
+            if grouper.table is None or (len(cells) == 1 and table_of_heading(cells[0]) is not None):
+                grouper.paragraph(" ".join(cell for cell in cells if cell))  # text outside the tables
             elif grouper.labels and all(looks_like_value(cell) for cell in cells):
                 for cell in cells:  # numbers on a row of their own under their wrapped label
                     grouper.cell(cell)
