@@ -17,7 +17,7 @@ from flows.pipeline import process_batch
 from warehouse.store import connect, load_batch
 
 # 60 reports of this seed cover every variant below; if a generator change loses one, pick another seed.
-SEED = 3
+SEED = 1
 COUNT = 60
 BREAK_RATE = 0.3
 BATCH = 50
