@@ -117,8 +117,8 @@ def totalled_splits(run: str, group: int, groups: int = 1, *, budget: int = SEAR
         widest = len(str(left)) if plain else MAX_NUMBER_CHARS + 2
         if not count <= end - pos <= count * widest:
             return []
-        if plain and left >= 10 ** (end - pos - count + 1):
-            return []  # even the longest part these characters allow cannot reach what is left
+        if plain and left > 10 ** (end - pos - count + 1) - 1 + 9 * (count - 1):
+            return []  # one part as long as it can be and single digits for the others cannot reach it
         found = []
         for cell in (_digits_at(run, pos, end, left) if plain else _cells_at(run[:end], pos, signed=False)):
             value = cell_value(cell)

@@ -89,18 +89,17 @@ def _is_handled_part(row: str) -> bool:
     return row in _HANDLED_ROWS or row.startswith(_HANDLED_SECTIONS)
 
 
-def _balances(rows: Sequence[str], combination: Sequence[Sequence[str]]) -> bool:
-    """Every column rule of table B that the rows present can state holds for this combination."""
-    values = {row: [cell_value(c) for c in cells] for row, cells in zip(rows, combination)}
-    parts = [v for row, v in values.items() if _is_handled_part(row)]
+def _balances(rows: Sequence[str], values: Sequence[Sequence[Decimal | int]]) -> bool:
+    """Every column rule of table B that the rows present can state holds for these rows' values."""
+    by_row = dict(zip(rows, values))
+    parts = [v for row, v in by_row.items() if _is_handled_part(row)]
+    balance = all(r in by_row for r in _BALANCE_IN + _BALANCE_OUT)
+    handled = by_row.get("total_handled")
     for column in range(REQUEST_WIDTH):
-        if all(r in values for r in _BALANCE_IN + _BALANCE_OUT):
-            left = sum((values[r][column] for r in _BALANCE_IN), Decimal(0))
-            if left != sum((values[r][column] for r in _BALANCE_OUT), Decimal(0)):
-                return False
-        if "total_handled" in values and parts:
-            if values["total_handled"][column] != sum((p[column] for p in parts), Decimal(0)):
-                return False
+        if balance and (sum(by_row[r][column] for r in _BALANCE_IN) != sum(by_row[r][column] for r in _BALANCE_OUT)):
+            return False
+        if handled is not None and parts and handled[column] != sum(p[column] for p in parts):
+            return False
     return True
 
 
@@ -137,10 +136,11 @@ def _combine(rows: dict[str, list[tuple[str, ...]] | None], budget: int) -> dict
     if combinations > budget:
         return None
     names = list(rows)
+    valued = {row: [(cells, [cell_value(c) for c in cells]) for cells in rows[row] or []] for row in names}
     kept: dict[str, set[tuple[str, ...]]] = {row: set() for row in names}
-    for combination in product(*(rows[row] for row in names)):
-        if _balances(names, combination):
-            for row, cells in zip(names, combination):
+    for combination in product(*(valued[row] for row in names)):
+        if _balances(names, [values for _, values in combination]):
+            for row, (cells, _) in zip(names, combination):
                 kept[row].add(cells)
     if not kept[names[0]]:
         return None

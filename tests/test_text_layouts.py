@@ -6,6 +6,8 @@ would, and require the same facts as the seed itself: every layout feeds the sam
 
 from __future__ import annotations
 
+import itertools
+import random
 import time
 import unicodedata
 from pathlib import Path
@@ -176,6 +178,29 @@ def test_a_glued_row_that_breaks_its_own_total_loads_only_what_its_digits_force(
     assert cells[2:5] == ["0", "0", "0"]
     # seven digits for seven cells read one way, total or not (the check then fails on it)
     assert request_cells({"new_received": "5000006"})["new_received"] == ["5", "0", "0", "0", "0", "0", "6"]
+
+
+def _brute_force(run: str, count: int, totalled: bool) -> list[tuple[str, ...]]:
+    """Every cut of the run into `count` cells, kept when each is a number without a leading zero
+    (and the last is the sum of the others): the slow, obvious reading to check the search against."""
+    found = []
+    for cuts in itertools.combinations(range(1, len(run)), count - 1):
+        cells = tuple(run[a:b] for a, b in zip((0, *cuts), (*cuts, len(run))))
+        if all(c == "0" or not c.startswith("0") for c in cells):
+            if not totalled or int(cells[-1]) == sum(int(c) for c in cells[:-1]):
+                found.append(cells)
+    return sorted(found)
+
+
+def test_the_split_search_finds_exactly_what_trying_every_cut_finds():
+    rng = random.Random(13)
+    for _ in range(300):
+        values = [rng.choice((0, 0, 0, 1, 2, 7, 10, 11, 23, 105)) for _ in range(6)]
+        if rng.random() < 0.3:
+            values[rng.randrange(6)] += rng.randint(1, 3)  # a row whose total is off
+        run = "".join(map(str, values)) + str(sum(values) - (rng.random() < 0.2))
+        assert sorted(totalled_splits(run, 7)) == _brute_force(run, 7, True), run
+        assert sorted(splits(run, 7)) == _brute_force(run, 7, False), run
 
 
 def test_table_c_groups_and_table_a_digits():

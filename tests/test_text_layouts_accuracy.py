@@ -89,6 +89,10 @@ def test_every_determinable_cell_is_right_and_every_ambiguous_cell_is_reported_a
         assert breakdown["precision"].to_list() == [1.0] * breakdown.height
         assert breakdown["recall"].to_list() == [1.0] * breakdown.height
     assert evaluation.perfect, render(evaluation)
+    # Ambiguity is the exception where the arithmetic reaches: a solver that gave up too easily
+    # would mark (and the truth, computed by it, would expect) far more of table B ambiguous.
+    requests = evaluation.by_table.filter(pl.col("table_code") == "requests").row(0, named=True)
+    assert requests["ambiguous_cells"] < 0.01 * requests["truth_cells"]
 
 
 def test_every_report_loads_with_its_metadata(evaluation):
