@@ -68,15 +68,17 @@ def _cells_at(run: str, pos: int, signed: bool) -> list[str]:
     return found
 
 
-def _digits_at(run: str, pos: int, end: int, most: int) -> list[str]:
-    """The whole numbers starting at pos (before end) that are at most `most`: '0' alone, or no leading zero."""
+def _digits_at(run: str, pos: int, end: int, most: int) -> list[tuple[str, int]]:
+    """The whole numbers starting at pos (before end) that are at most `most`, with their values:
+    '0' alone, or no leading zero."""
     if run[pos] == "0":
-        return ["0"]
+        return [("0", 0)]
     found = []
     for stop in range(pos + 1, min(end, pos + len(str(most))) + 1):
-        if int(run[pos:stop]) > most:
+        value = int(run[pos:stop])
+        if value > most:
             break
-        found.append(run[pos:stop])
+        found.append((run[pos:stop], value))
     return found
 
 
@@ -120,8 +122,11 @@ def totalled_splits(run: str, group: int, groups: int = 1, *, budget: int = SEAR
         if plain and left > 10 ** (end - pos - count + 1) - 1 + 9 * (count - 1):
             return []  # one part as long as it can be and single digits for the others cannot reach it
         found = []
-        for cell in (_digits_at(run, pos, end, left) if plain else _cells_at(run[:end], pos, signed=False)):
-            value = cell_value(cell)
+        if plain:
+            options = _digits_at(run, pos, end, left)
+        else:
+            options = [(cell, cell_value(cell)) for cell in _cells_at(run[:end], pos, signed=False)]
+        for cell, value in options:
             if value <= left:
                 found += [(cell, *rest) for rest in parts(pos + len(cell), end, count - 1, left - value)]
         return found
