@@ -2,9 +2,9 @@
 
 A truth cell is right when the warehouse holds the same cell of the same report with the
 same kind (number / blank / dash / ambiguous) and value: a cell whose glued digits the text
-leaves ambiguous is right only when reported ambiguous (NULL), and a number there is wrong. Precision is right cells over the cells the
-warehouse holds (kind 'missing' excluded: the report printed nothing there); recall is
-right cells over the truth. Reports are matched by path: ingest_files.path relative to
+leaves ambiguous is right only when reported ambiguous (NULL), and a number there is wrong.
+Precision is right cells over the cells the warehouse holds (kind 'missing' excluded: the
+report printed nothing there); recall is right cells over the truth. Reports are matched by path: ingest_files.path relative to
 the truth file's directory, as `nianbao ingest` records resolved paths.
 
 The comparison runs in DuckDB, which reads the warehouse (attached read-only) and the

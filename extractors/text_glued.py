@@ -27,6 +27,7 @@ from warehouse.template import ACTIVE_DISCLOSURE, columns_for, cells_for
 
 READER = "text/glued"
 #: Rows of table B that every other layout prints on lines of their own.
+_FIRST_ROW_GLUED = re.compile(r"新收政府信息公开申请数量[0-9０-９]")
 _TABLE_B_WORDS = ("新收政府信息公开申请", "予以公开")
 _HEADINGS = (
     ("active", re.compile(r"[二2][、.．]?主动公开政府信息(?:情况)?")),
@@ -46,8 +47,8 @@ _TITLE_END = re.compile(r"(?:政府|政务)信息公开(?:工作)?(?:年度报�
 
 
 def looks_glued(text: str) -> bool:
-    """Table B's rows on one line: no other layout prints them so."""
-    return any(all(word in line for word in _TABLE_B_WORDS) for line in text.splitlines())
+    """Table B's rows on one line, or its first row's number right after its label: no other layout prints them so."""
+    return bool(_FIRST_ROW_GLUED.search(text)) or any(all(w in line for w in _TABLE_B_WORDS) for line in text.splitlines())
 
 
 def _prose(text: str, first: bool) -> list[Paragraph]:
