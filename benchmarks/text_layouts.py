@@ -46,7 +46,7 @@ def measure(fmt: str, reports: int, work: Path) -> dict[str, object]:
         for batch in batches:
             load_batch(conn, batch, run_id="bench")
     verdict = "PERFECT" if evaluate(out / "truth.parquet", db).perfect else "NOT PERFECT"
-    return {"format": fmt, "files": len(files), "median KB": round(size / len(files) / 1024, 1),
+    return {"format": fmt, "files": len(files), "mean KB": round(size / len(files) / 1024, 1),
             "files/s": round(len(files) / best), "MB/s": round(size / best / 1e6, 2), "eval": verdict}
 
 
