@@ -14,8 +14,6 @@ Paragraphs are lines outside the tables, section headings, and prose lines insid
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-
 from extractors.document import Block, Paragraph, Row
 from extractors.labels import (
     active_column,
@@ -32,6 +30,8 @@ from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
 READER = "text/line-per-cell"
 #: Empty cells given to a data row whose numbers were lost; the locator trims the surplus.
 _BLANKS = ("",) * 15
+#: Share of empty lines above which they separate cells instead of being blank cells.
+_SEPARATING_SHARE = 0.25
 _PROSE = re.compile(r"[。；;]")
 _REQUEST_DATA_WORDS = ("新收", "上年结转", "结转下年", "(七)", "予以公开", "部分公开")
 _SUB_ROW = re.compile(r"^\d{1,2}[.、．]")
@@ -140,12 +140,18 @@ class CellGrouper:
         return [b for b in self.blocks if not (isinstance(b, Paragraph) and not b.text)]
 
 
-def read_cells(lines: Iterable[str]) -> list[Block]:
-    """Lines (already without page furniture) -> paragraphs and rows."""
+def read_cells(lines: list[str]) -> list[Block]:
+    """Lines (already without page furniture) -> paragraphs and rows.
+
+    An empty line right after a value is a blank cell, unless the text puts empty lines between
+    most of its lines (then they only separate cells, as pdftotext does)."""
     grouper = CellGrouper()
+    blank_is_cell = sum(1 for line in lines if not line.strip()) < _SEPARATING_SHARE * len(lines)
     for line in lines:
         text = line.strip()
         if not text:
+            if blank_is_cell and grouper.table is not None and grouper.values:
+                grouper.values.append("")
             continue
         if grouper.table is None or table_of_heading(text) is not None or is_prose(text):
             grouper.paragraph(text)

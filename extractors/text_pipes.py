@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.document import Block, Row
+from extractors.document import Block
 from extractors.labels import looks_like_value, table_of_heading
 from extractors.text_cells import CellGrouper, is_prose
 from extractors.text_common import is_furniture

@@ -249,6 +249,28 @@ def test_lines_with_a_table_whose_numbers_were_lost_are_blank_not_zero():
     assert by_cell[("requests", "new_received", "total")] == "5"
 
 
+def test_lines_an_empty_line_after_a_value_is_a_blank_cell_unless_empty_lines_separate_every_cell():
+    head = ["某县教育局", "2023年政府信息公开工作年度报告", "三、收到和处理政府信息公开申请情况",
+            "一、本年新收政府信息公开申请数量", "5", "", "0", "0", "0", "0", "5", "（七）总计"]
+    rows = [b.cells for b in parse_text("\n".join(head + ["5", "0", "0", "0", "0", "0", "5"])).blocks if hasattr(b, "cells")]
+    assert ("一、本年新收政府信息公开申请数量", "5", "", "0", "0", "0", "0", "5") in rows
+    spaced = "\n\n".join(head[:4] + ["5", "0", "0", "0", "0", "0", "5", "（七）总计", "5", "0", "0", "0", "0", "0", "5"])
+    rows = [b.cells for b in parse_text(spaced).blocks if hasattr(b, "cells")]
+    assert ("一、本年新收政府信息公开申请数量", "5", "0", "0", "0", "0", "0", "5") in rows
+
+
+def test_a_traditional_dash_cell_keeps_its_printed_character():
+    text = opencc.OpenCC("s2twp").convert("\n".join([
+        "某县教育局", "2023年政府信息公开工作年度报告", "三、收到和处理政府信息公开申请情况",
+        "| 一、本年新收政府信息公开申请数量 | 5 | 0 | 0 | 0 | 0 | 0 | 5 |", "| （三）不予公开 | 1.属于国家秘密 | 无 | 无 | 无 | 无 | 无 | 无 | 无 |",
+    ] + ["| x |"] * 8))
+    document = parse_text(text)
+    assert document.reader == "text/pipes+opencc"
+    rows = [b.cells for b in document.blocks if hasattr(b, "cells")]
+    assert ("（三）不予公开", "1.屬於國家祕密", "無", "無", "無", "無", "無", "無", "無") not in rows  # labels are converted
+    assert ("（三）不予公开", "1.属于国家秘密", "無", "無", "無", "無", "無", "無", "無") in rows
+
+
 def test_pipes_cells_between_bar_lines_and_a_bare_bar_for_a_blank():
     cells = ["三、收到和处理政府信息公开申请情况", "一、本年新收政府信息公开申请数量", "5", "", "0", "0", "0", "0", "5",
              "（七）总计", "5", "0", "0", "0", "0", "0", "5"]
