@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterator
+from functools import cache
 
 from extractors.document import Block, Paragraph, Row
 from extractors.glued_tables import active_cells, request_cells, review_cells
@@ -129,6 +130,12 @@ def _active_rows(region: str, fallback_version: str) -> list[Block]:
 
 def _item_of_row(label: str) -> str | None:
     code = next((c for k, c in ACTIVE_ROWS if k in label), None)
+    return _item_of_code(code) if code else None
+
+
+@cache
+def _item_of_code(code: str) -> str | None:
+    """The article-20 item a row of table A belongs to (the same in both versions)."""
     return next((c.item for c in cells_for("2019", ACTIVE_DISCLOSURE) + cells_for("2021", ACTIVE_DISCLOSURE)
                  if c.row_code == code), None)
 
