@@ -50,7 +50,7 @@ import polars as pl
 from corpus.evaluate import evaluate
 from corpus.synth import TRUTH_FILE, TRUTH_REPORTS_FILE, generate
 from extractors.decode import decode_bytes
-from extractors.document import parse_text
+from extractors.text import parse_text
 from extractors.files import SourceFile, discover, read_source
 from extractors.html import parse_html
 

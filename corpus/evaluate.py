@@ -1,9 +1,10 @@
 """How right the warehouse is about a synthetic corpus: cell precision and recall, and the checks.
 
 A truth cell is right when the warehouse holds the same cell of the same report with the
-same kind (number / blank / dash) and value. Precision is right cells over the cells the
-warehouse holds (kind 'missing' excluded: the report printed nothing there); recall is
-right cells over the truth. Reports are matched by path: ingest_files.path relative to
+same kind (number / blank / dash / ambiguous) and value: a cell whose glued digits the text
+leaves ambiguous is right only when reported ambiguous (NULL), and a number there is wrong.
+Precision is right cells over the cells the warehouse holds (kind 'missing' excluded: the
+report printed nothing there); recall is right cells over the truth. Reports are matched by path: ingest_files.path relative to
 the truth file's directory, as `nianbao ingest` records resolved paths.
 
 The comparison runs in DuckDB, which reads the warehouse (attached read-only) and the
@@ -58,7 +59,9 @@ select {group},
        extracted_cells - correct_cells as wrong_cells,
        truth_cells - correct_cells as missed_cells,
        correct_cells / nullif(extracted_cells, 0) as precision,
-       correct_cells / nullif(truth_cells, 0) as recall
+       correct_cells / nullif(truth_cells, 0) as recall,
+       count(*) filter (truth_kind = 'ambiguous') as ambiguous_cells,
+       count(*) filter (truth_kind = 'ambiguous' and got_kind = 'ambiguous') as reported_ambiguous
 from cells join report_tables using (file, table_code)
 group by all order by all
 """
@@ -89,10 +92,14 @@ where r.break_rule is not null
 group by all order by r.file
 """
 
+# cell_ambiguous failing where the truth has ambiguous cells in that table is the reader being right.
 _FALSE_ALARMS = """
 select r.file, r.layout, c.rule, c.scope, c.detail
 from truth_reports r join loaded l using (file) join w.checks c on c.report_id = l.report_id
-where r.break_rule is null and not c.passed
+where not c.passed
+  and (r.break_rule is null or (c.rule = 'cell_ambiguous' and r.break_rule <> 'cell_ambiguous'))
+  and not (c.rule = 'cell_ambiguous' and exists (
+      select 1 from truth t where t.file = r.file and t.table_code = c.scope and t.value_kind = 'ambiguous'))
 order by r.file, c.rule, c.scope
 """
 

@@ -10,7 +10,7 @@ the warehouse to keep it.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from warehouse.template import MONEY_COLUMNS
 
@@ -53,6 +53,14 @@ def number_style(rng: random.Random) -> NumberStyle:
     )
 
 
+def without_blanks(style: NumberStyle, glued: bool) -> NumberStyle:
+    """The style for a layout that prints a blank cell as nothing at all (glued, one cell per line,
+    space-aligned), where a blank would shift the cells after it: zeros printed as '0' or a dash.
+    Glued text also has no '件' after counts (the reader's runs are digits, dashes and 元)."""
+    zero = style.zero if style.zero in ("0", "—", "无") else "0"
+    return replace(style, zero=zero, odd_zeros=0.0, count_units=style.count_units and not glued)
+
+
 def _wan_text(fen: int) -> str:
     """Fen as 万元 in plain decimals: 3567800 -> '3.5678'."""
     sign, fen = ("-" if fen < 0 else ""), abs(fen)
@@ -70,7 +78,7 @@ def _kind_of_zero(text: str) -> str:
     return "number" if text == "0" else "blank" if text == "" else "dash"
 
 
-_BLANK = Printed("", "blank", None)
+BLANK = Printed("", "blank", None)
 #: Most cells are zeros printed the report's way: one shared Printed each.
 _PLAIN_ZEROS = {text: Printed(text, _kind_of_zero(text), 0.0 if text == "0" else None) for text in ZERO_FORMS}
 
@@ -78,7 +86,7 @@ _PLAIN_ZEROS = {text: Printed(text, _kind_of_zero(text), 0.0 if text == "0" else
 def print_value(rng: random.Random, style: NumberStyle, col_code: str, value: int | None) -> Printed:
     """The printed text of one cell (money in fen), and its truth."""
     if value is None:
-        return _BLANK
+        return BLANK
     if value == 0:
         if not (style.odd_zeros or style.full_width or style.stray_spaces):
             return _PLAIN_ZEROS[style.zero]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from corpus import docx, html, numbers, printing, tables, text, vocabulary
+from corpus import docx, glued_truth, html, numbers, printing, tables, text, text_layouts, vocabulary
 from corpus.document import Block, Content, Paragraph, TableBlock
 from corpus.grid import Table
 from corpus.numbers import Break, Key
@@ -28,9 +28,13 @@ from corpus.printing import Printed
 from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, cells_for
 
 BREAK_RATE = 0.03
-FORMAT_WEIGHTS = {"html": 55, "text": 30, "docx": 15}
+FORMAT_WEIGHTS = {"html": 55, "text": 30, "docx": 15, "glued": 3, "lines": 3, "pipes": 3, "aligned": 3, "traditional": 3}
+#: Text renderings by tools other than Word (corpus/text_layouts.py); they add 2025 reports.
+OTHER_TEXT_FORMATS = ("glued", "lines", "pipes", "aligned", "traditional")
 _YEARS = (2019, 2020, 2021, 2022, 2023, 2024)
 _YEAR_WEIGHTS = (10, 14, 18, 20, 20, 18)
+_OTHER_TEXT_YEARS = _YEARS + (2025,)
+_OTHER_TEXT_YEAR_WEIGHTS = _YEAR_WEIGHTS + (12,)
 _CHINESE_DIGITS = "〇一二三四五六七八九"
 
 
@@ -182,6 +186,38 @@ def render_html(content: Content, rng: random.Random) -> Rendered:
     return Rendered(suffix, layout, encoding, declared, declaration, data)
 
 
+def _text_blocks(content: Content) -> list[Block]:
+    return ([Paragraph(line) for line in content.title_lines] + [Paragraph("")] + list(content.blocks)
+            + [Paragraph(line) for line in content.signature_lines])
+
+
+_REVIEW_HEADING = "四、政府信息公开行政复议、行政诉讼情况"
+
+
+def _other_text(layout: str):
+    def render(content: Content, rng: random.Random) -> Rendered:
+        body = text_layouts.RENDERERS[layout](_text_blocks(content), rng)
+        if rng.random() < 0.2:
+            body = body.replace(_REVIEW_HEADING, "四、政府信息公开行政法复议、行政诉讼情况")  # a section-title typo
+        if rng.random() < 0.3:
+            body = body.replace("：", ":")  # ASCII punctuation
+        encoding = _pick(rng, _TEXT_ENCODINGS)
+        return Rendered(".txt", f"text/{layout}", encoding, None, None, body.encode(encoding))
+    return render
+
+
+def render_traditional(content: Content, rng: random.Random) -> Rendered:
+    """A Taiwanese mirror site's text: one of the text layouts, in Traditional characters, UTF-8."""
+    layout = rng.choice(("cell-per-line", "lines", "pipes", "aligned"))
+    blocks = _text_blocks(content)
+    if layout == "cell-per-line":
+        body = text.cell_per_line(blocks, rng, text.text_quirks(rng))
+    else:
+        body = text_layouts.RENDERERS[layout](blocks, rng)
+    return Rendered(".txt", f"text/traditional-{layout}", "utf-8", None, None,
+                    text_layouts.traditional(body).encode("utf-8"))
+
+
 def render_docx(content: Content, rng: random.Random) -> Rendered:
     style = docx.docx_style(rng, content.year)
     return Rendered(".docx", style.layout, None, None, None, docx.render_package(content, style))
@@ -190,6 +226,8 @@ def render_docx(content: Content, rng: random.Random) -> Rendered:
 #: One renderer per file format.
 FORMATS: dict[str, Callable[[Content, random.Random], Rendered]] = {
     "html": render_html, "text": render_text, "docx": render_docx,
+    **{layout: _other_text(layout) for layout in ("glued", "lines", "pipes", "aligned")},
+    "traditional": render_traditional,
 }
 
 
@@ -203,23 +241,42 @@ def template_keys(active: str, requests: str) -> CellKeys:
     return CellKeys(*columns, keys=tuple(zip(*columns[1:])))
 
 
+def _numbers_lost(keys: CellKeys, printed: list[Printed], broken: Break | None) -> list[Printed]:
+    """A renderer that lost a table's numbers: table A's (no check reads it), or table C's when no
+    check there is broken on purpose. Those cells are blank."""
+    lost = {ACTIVE_DISCLOSURE} if broken and broken.rule == "review_litigation_total" else {ACTIVE_DISCLOSURE, REVIEW_LITIGATION}
+    return [printing.BLANK if key[0] in lost else p for key, p in zip(keys.keys, printed)]
+
+
 def make_report(seed: int, index: int, formats: tuple[str, ...], break_rate: float = BREAK_RATE) -> SynthReport:
     """Report `index` of the corpus of `seed`: numbers, then how they are printed, then the file."""
     rng = random.Random(f"nianbao-synth:{seed}:{index}")
     fmt = rng.choices(formats, [FORMAT_WEIGHTS.get(f, 1) for f in formats])[0]
     agency = vocabulary.agency(rng)
-    year = rng.choices(_YEARS, _YEAR_WEIGHTS)[0]
+    other_text = fmt in OTHER_TEXT_FORMATS
+    year = rng.choices(*((_OTHER_TEXT_YEARS, _OTHER_TEXT_YEAR_WEIGHTS) if other_text else (_YEARS, _YEAR_WEIGHTS)))[0]
     active_version, requests_version = _versions(rng, year)
 
     values = numbers.active_values(rng, active_version)
     values.update(numbers.requests_values(rng, requests_version))
     values.update(numbers.review_values(rng))
-    broken = numbers.inject_break(rng, values, rng.choice(numbers.BREAK_KINDS)) if rng.random() < break_rate else None
+    break_kinds = numbers.BREAK_KINDS
+    if other_text and fmt != "pipes":
+        # these layouts print a blank cell as nothing at all: no blank 总计 on purpose (see printing.without_blanks)
+        break_kinds = tuple(k for k in break_kinds if k != "blank_total")
+    broken = numbers.inject_break(rng, values, rng.choice(break_kinds)) if rng.random() < break_rate else None
     received = values[(REQUESTS, "new_received", "total")] or 0
 
     style = printing.number_style(rng)
+    if other_text and fmt != "pipes":
+        style = printing.without_blanks(style, glued=fmt == "glued")
     keys = template_keys(active_version, requests_version)
     printed = [printing.print_value(rng, style, key[2], values[key]) for key in keys.keys]
+    if fmt == "lines" and rng.random() < 0.3:
+        printed = _numbers_lost(keys, printed, broken)
+    if fmt == "glued":
+        printed = glued_truth.mark_ambiguous(keys.keys, printed)
+        broken = broken and glued_truth.unreadable_break(broken, keys.keys, printed)
     texts = {key: p.text for key, p in zip(keys.keys, printed)}
     labels = tables.label_style(rng)
     grids = {

@@ -55,9 +55,11 @@ def _is_row_per_line(lines: list[str]) -> bool:
     return multi * 2 >= len(tab_lines)
 
 
-def parse_text(text: str) -> Document:
-    """Read a report exported from Word as plain text, in either layout."""
-    lines = text.splitlines()
+def parse_word_export(lines: list[str]) -> Document:
+    """Read the lines of a report exported from Word as plain text (tabs), in either layout.
+
+    extractors.text.parse_text chooses this for texts with tabs; it reads every other layout too.
+    """
     if _is_row_per_line(lines):
         return Document(_rows_per_line(lines), reader="text/row-per-line")
     return Document(_cells_per_line(lines), reader="text/cell-per-line")

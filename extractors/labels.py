@@ -12,7 +12,7 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from transforms.values import DASHES, NUMBER_PATTERN
+from transforms.values import AMBIGUOUS, DASHES, NUMBER_PATTERN
 from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
 
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
@@ -29,26 +29,36 @@ def normalise_label(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def looks_like_value(text: str) -> bool:
-    """True for what a number cell may hold: nothing, a number (with a unit), or a dash.
+    """True for what a number cell may hold: nothing, a number (with a unit), a dash, or a
+    reader's mark that glued digits allow several readings.
 
     Cached: asked of every cell of every row, and cells repeat ('0', '', the same labels).
     """
     compact = normalise_label(text)
-    return compact == "" or compact in DASHES or bool(_NUMBER.match(compact))
+    return compact == "" or compact in DASHES or bool(_NUMBER.match(compact)) or compact.startswith(AMBIGUOUS)
 
 
 # ---- which table a heading or row belongs to -------------------------------------------
+
+_HEADING_NUMBER = re.compile(r"^(?:[一二三四五六七八九十]{1,2}\s*[、.．是]|\d{1,2}[、.．]|\([一二三四五六七八九十]{1,2}\))")
+
 
 def table_of_heading(text: str) -> str | None:
     """The table a section heading introduces, '' for a heading that ends the tables."""
     label = normalise_label(text)
     if len(label) > 40:
         return None
-    if "主动公开政府信息" in label:
+    # A table heading is numbered ('二、') or starts with its words: a line of wrapped prose that
+    # mentions 主动公开政府信息 or 复议 and 诉讼 mid-sentence is not one.
+    body = _HEADING_NUMBER.sub("", label, count=1)
+    numbered = body != label
+    if "主动公开政府信息" in label and (numbered or body.startswith("主动公开")):
         return ACTIVE_DISCLOSURE
-    if "收到和处理" in label or ("申请" in label and "情况" in label and label[:2] in ("三、", "三.")):
+    if ("收到和处理" in label and (numbered or body.startswith("收到和处理"))) or (
+        "申请" in label and "情况" in label and label[:2] in ("三、", "三.")
+    ):
         return REQUESTS
-    if "复议" in label and "诉讼" in label:
+    if "复议" in label and "诉讼" in label and (numbered or body.startswith(("政府信息公开行政", "行政复议"))):
         return REVIEW_LITIGATION
     if "存在的主要问题" in label or "其他需要报告" in label or "改进情况" in label:
         return ""
@@ -232,16 +242,18 @@ def request_row(labels: list[str], section: str | None) -> tuple[str | None, str
             section, sub_label = marker
         else:
             sub_label = label
-    if section is None:
-        return None, None
-    if not sub_label:
+    if section is not None and not sub_label:
         # The section label alone is a row of its own only for the 2019 single （六）其他处理.
         return ("other" if section == "other" else None), section
-
+    # A sub-row's words name its section too: a section label printed after its first sub-rows
+    # (centred beside them in a PDF's text) must not leave them in the section before.
+    for name in ([section] if section else []) + [s for s in REQUEST_SECTIONS if s != section]:
+        for code, keywords in REQUEST_SECTIONS[name]:
+            if any(keyword in sub_label for keyword in keywords):
+                return f"{name}.{code}", name
+    if section is None:
+        return None, None
     subrows = REQUEST_SECTIONS[section]
-    for code, keywords in subrows:
-        if any(keyword in sub_label for keyword in keywords):
-            return f"{section}.{code}", section
     number = _SUB_NUMBER.match(sub_label)
     if number and 1 <= int(number.group(1)) <= len(subrows):
         return f"{section}.{subrows[int(number.group(1)) - 1][0]}", section

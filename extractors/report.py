@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import date
 
 from extractors.decode import DecodedText, decode_bytes
-from extractors.document import Document, parse_text
+from extractors.document import Document
+from extractors.text import parse_text
 from extractors.docx import parse_docx
 from extractors.errors import EmptyFile, ExtractionError, MissingMetadata
 from extractors.files import SourceFile
@@ -29,7 +30,7 @@ from extractors.pdf import parse_pdf
 #: Bump when a change to extraction can change what a file yields: files loaded by an
 #: older parser are then extracted again instead of being skipped as unchanged.
 #: 2: DOCX, PDF and DOC readers (such files failed as binary under 1).
-PARSER_VERSION = "2"
+PARSER_VERSION = "3"
 
 _HTML_SUFFIXES = frozenset({".htm", ".html", ".shtml", ".xhtml"})
 _LOOKS_LIKE_HTML = re.compile(r"^\s*(<!doctype html|<html|<\?xml|<head|<meta|<body)", re.IGNORECASE)

@@ -299,7 +299,9 @@ def synth(
     seed: Annotated[int, typer.Option(help="The same seed writes the same bytes.")] = 0,
     formats: Annotated[
         list[str] | None,
-        typer.Option("--format", help="A format to write (repeat for several). Default: every format."),
+        typer.Option("--format", help=(
+            "A format to write (repeat for several): html, text (Word's plain-text export), docx, and the text "
+            "renderings of other tools: glued, lines, pipes, aligned, traditional. Default: every format.")),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes writing reports. Default: one per core.")] = None,
 ) -> None:

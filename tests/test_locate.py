@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from extractors.document import parse_text
+from extractors.text import parse_text
 from extractors.errors import NotAReport, TableLayoutError, TableNotFound, TruncatedTable
 from extractors.locate import locate_tables
 from tests.conftest import SAMPLES

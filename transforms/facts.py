@@ -1,8 +1,9 @@
 """Cells to facts: one row per template cell of each report, with the printed text beside the number.
 
 A cell the template has but the report does not print becomes value_kind 'missing';
-a blank cell stays NULL with kind 'blank'; '—', '/', '无' are kind 'dash'. Nothing is
-filled in or corrected: a blank 总计 stays blank and the checks say so.
+a blank cell stays NULL with kind 'blank'; '—', '/', '无' are kind 'dash'; a cell whose
+glued digits allow several readings stays NULL with kind 'ambiguous' (its raw_text lists them).
+Nothing is filled in or corrected: a blank 总计 stays blank and the checks say so.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from transforms.values import DASHES, NUMBER_PATTERN
+from transforms.values import AMBIGUOUS, DASHES, NUMBER_PATTERN
 from warehouse.template import (
     ACTIVE_DISCLOSURE,
     MONEY_COLUMNS,
@@ -110,6 +111,8 @@ def parse_values(frame: pl.DataFrame) -> pl.DataFrame:
         .with_columns(
             value_kind=pl.when(pl.col("raw_text").is_null())
             .then(pl.lit("missing"))
+            .when(pl.col("raw_text").str.starts_with(AMBIGUOUS))
+            .then(pl.lit("ambiguous"))
             .when(text == "")
             .then(pl.lit("blank"))
             .when(text.is_in(list(DASHES)))

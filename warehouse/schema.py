@@ -45,7 +45,7 @@ create table if not exists facts (
     row_code varchar not null,
     col_code varchar not null,
     value double,                       -- NULL unless value_kind = 'number'; money in 万元
-    value_kind varchar not null,        -- number / blank / dash / text / missing
+    value_kind varchar not null,        -- number / blank / dash / text / missing / ambiguous
     unit varchar,
     raw_text varchar                    -- the cell as printed; NULL when missing
 );

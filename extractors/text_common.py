@@ -1,0 +1,59 @@
+"""What every text layout reader needs: page furniture to drop, label starts, table A's header words.
+
+Renderings made by other tools carry page numbers ('- 4 -', '第4页') and site or viewer chrome
+(当前位置, 微信 微博, 全真版 文字版, 打印本页) inside the flow; they are not part of the report.
+Header cells of table A that a renderer split or glued are put back as one label per column,
+so that the locator still tells the template version by its column words.
+"""
+
+from __future__ import annotations
+
+import re
+
+from extractors.labels import ACTIVE_COLUMNS, normalise_label
+
+_PAGE_NUMBER = re.compile(r"^(?:[-—－–]\s*\d{1,4}\s*[-—－–]|第\s*\d{1,4}\s*页(?:\s*[/,，]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4})$")
+_CHROME = re.compile(
+    r"^(?:当前位置|您当前的位置|您的位置|首页\s*[>＞»]|【?打印本页|【?关闭窗口|分享到|扫一扫|"
+    r"字号[:：]|来源[:：].{0,30}发布时间|浏览次数|(?:微信|微博|QQ空间|全真版|文字版|视力保护色|\s)+$)"
+)
+#: What starts a row label: '第二十条', '（三）', '(3)', '1.', '2、', '一、'.
+LABEL_START = re.compile(r"^(?:第[一二三四五六七八九十\d]+条|\([一二三四五六七八九十\d]{1,3}\)|\d{1,2}[.、,)．]|[一二三四五六七八九十]{1,2}[、.．])")
+#: A numbered sub-row label or a numbered top-level row: its text may wrap onto the next line.
+NUMBERED = re.compile(r"^(?:\d{1,2}[.、．]|\([一二三四五六七八九十]\)|[一二三四五六七八九十][、.．])")
+
+
+def is_furniture(line: str) -> bool:
+    """A page number or a line of site/viewer chrome."""
+    compact = line.strip()
+    return bool(compact) and bool(_PAGE_NUMBER.match(compact) or _CHROME.match(compact))
+
+
+def starts_label(text: str) -> bool:
+    return bool(LABEL_START.match(normalise_label(text)))
+
+
+def split_active_header(labels: list[str]) -> list[str]:
+    """Table A's column headers, one label per column, however the renderer split or glued them:
+    ['信息内容', '本年新', '制作数量', …] -> ['信息内容', '本年新制作数量', …]. Labels that name no
+    column are kept in front."""
+    joined = "".join(normalise_label(label) for label in labels)
+    starts = sorted({joined.find(keyword) for keyword, _, _ in ACTIVE_COLUMNS if keyword in joined})
+    if not starts:
+        return labels
+    # A keyword inside an earlier one ('采购项目' … '采购总金额' are separate; '处理决定' sits inside
+    # '本年处理决定数量'): back each start up to the label's beginning, the end of the previous column.
+    heads = [joined[: starts[0]]] if starts[0] > 0 else []
+    columns = [joined[a:b] for a, b in zip(starts, starts[1:] + [len(joined)])]
+    return _with_prefixes(heads + columns)
+
+
+def _with_prefixes(columns: list[str]) -> list[str]:
+    """'本年' glued before the next keyword belongs to it: ['本年制发件数本年', '废止件数'] -> ['本年制发件数', '本年废止件数']."""
+    fixed = list(columns)
+    for i in range(len(fixed) - 1):
+        for prefix in ("本年新", "本年", "上一年", "对外"):
+            if fixed[i].endswith(prefix) and len(fixed[i]) > len(prefix):
+                fixed[i], fixed[i + 1] = fixed[i][: -len(prefix)], prefix + fixed[i + 1]
+                break
+    return fixed
