@@ -78,7 +78,8 @@ def many_reports(db: Path, count: int) -> Path:
         for table in ("checks", "facts", "reports"):
             conn.execute(f"delete from {table} where report_id = ?", [original])
         conn.execute(
-            "insert into ingest_files select 'bad/' || i || '.html', 'x', 10, 'failed', "
+            "insert into ingest_files (path, sha256, size_bytes, status, reason, error, report_id, parser_version, "
+            "run_id, updated_at) select 'bad/' || i || '.html', 'x', 10, 'failed', "
             "['not_a_report', 'undecodable', 'truncated_table'][1 + i % 3], 'bad/' || i || '.html: test', "
             "null, '1', 'run-1', now() from range(30) t(i)")
         # Two sources, two crawls each: the last crawls (0 and 1) had three outcomes, the day before's only failures.
