@@ -25,8 +25,10 @@ sub-row 1. that opens its section, the row it belongs to; text lines outside tab
 joined into paragraphs (a line that reaches the right margin continues on the next line,
 also across a page break), so headings stay separate paragraphs.
 
-A PDF without a text layer (a scan) fails with NoTextLayer; one that needs a password to
-open fails with EncryptedFile. OCR is out of scope.
+Scanned pages (no text layer, an image) are OCRed (extractors/scan.py) and their text boxes
+read by text positions like a text layer's words, each keeping its recognition confidence
+(document.ScoredText): pdf/rapidocr. A PDF that needs a password to open fails with
+EncryptedFile; one where neither the text layer nor OCR finds any text with NoTextFound.
 """
 
 from __future__ import annotations
@@ -36,15 +38,16 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from extractors.document import Block, Document, Paragraph, Row, SECTION_HEADING
-from extractors.errors import EncryptedFile, NoTextLayer, UnreadableContainer
+from extractors.document import Block, Document, Paragraph, Row, SECTION_HEADING, scored
+from extractors.errors import EncryptedFile, ExtractionError, NoTextFound, UnreadableContainer
 from extractors.labels import looks_like_value, normalise_label, table_of_heading
 
 READER_GRID = "pdf/pdfplumber-grid"
 READER_TEXT = "pdf/pdfplumber-text"
-NO_TEXT_LAYER = "no text layer: scanned PDF, OCR is not supported"
+READER_OCR = "pdf/rapidocr"
+NO_TEXT = "no text found: the PDF has no text layer and OCR finds no text on its pages (blank scans?)"
 
-#: Fewer printed characters than this in the whole file: a scan (perhaps with a page number).
+#: Fewer printed characters than this on a page: a scanned page (perhaps with a page number).
 MIN_TEXT_CHARS = 20
 #: Share of a page's height at its top and bottom where page numbers are looked for.
 _FURNITURE_ZONE = 0.1
@@ -73,6 +76,8 @@ class _Box:
     top: float
     bottom: float
     page: int
+    #: Recognition confidence of OCRed text; None for a text layer's words.
+    confidence: float | None = None
 
     @property
     def height(self) -> float:
@@ -97,6 +102,11 @@ def _join_words(words: Sequence[_Box]) -> str:
     return text
 
 
+def _confidence(boxes: Iterable[_Box]) -> float | None:
+    """The least confidence of OCRed parts: a cell is as doubtful as its worst glyphs."""
+    return min((b.confidence for b in boxes if b.confidence is not None), default=None)
+
+
 def _merge(boxes: Sequence[_Box]) -> _Box:
     ordered = sorted(boxes, key=lambda b: b.x0)
     return _Box(
@@ -106,6 +116,7 @@ def _merge(boxes: Sequence[_Box]) -> _Box:
         top=min(b.top for b in boxes),
         bottom=max(b.bottom for b in boxes),
         page=boxes[0].page,
+        confidence=_confidence(boxes),
     )
 
 
@@ -246,17 +257,38 @@ def _read_page(page, number: int, *, find_tables: bool) -> _Page:
     return _Page(number, lines_of(outside) if grid else all_lines, all_lines, grid)
 
 
-def _read_pages(path: str, data: bytes, *, find_tables: bool) -> list[_Page]:
+def boxes_page(boxes: Iterable, number: int, offset: float, height: float) -> _Page:
+    """A page of positioned text from elsewhere (OCR boxes in points: text, x0, x1, top, bottom,
+    confidence), stacked `offset` points down the document, as _read_page makes from a text layer."""
+    words = [_Box(b.text, b.x0, b.x1, b.top + offset, b.bottom + offset, number, b.confidence) for b in boxes]
+    lines = _without_furniture(_group_lines(words), offset, height)
+    return _Page(number, lines, lines)
+
+
+def _is_scanned(page) -> bool:
+    return sum(1 for c in page.chars if not c["text"].isspace()) < MIN_TEXT_CHARS and bool(page.images)
+
+
+def _read_pages(path: str, data: bytes, *, find_tables: bool) -> tuple[list[_Page], bool]:
+    """The pages, and whether some were OCRed: a page with an image and no text layer is a scan."""
+    from extractors.scan import ocr_pages, pdf_page_images
+
     with _open(path, data) as pdf:
         try:
-            printed = sum(1 for page in pdf.pages for c in page.chars if not c["text"].isspace())
-            if printed < MIN_TEXT_CHARS:
-                raise NoTextLayer(path, NO_TEXT_LAYER)
-            return [_read_page(page, number, find_tables=find_tables) for number, page in enumerate(pdf.pages, start=1)]
-        except NoTextLayer:
+            scanned = [number for number, page in enumerate(pdf.pages, start=1) if _is_scanned(page)]
+            ocred = dict(zip(scanned, ocr_pages(pdf_page_images(path, data, scanned)))) if scanned else {}
+            pages = [
+                boxes_page(ocred[number].boxes, number, float(page.initial_doctop), float(page.height))
+                if number in ocred else _read_page(page, number, find_tables=find_tables)
+                for number, page in enumerate(pdf.pages, start=1)
+            ]
+        except ExtractionError:
             raise
         except Exception as exc:  # a broken page stream, an unsupported filter
             raise UnreadableContainer(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    if not any(page.all_lines for page in pages):
+        raise NoTextFound(path, NO_TEXT)
+    return pages, bool(ocred)
 
 
 # ---- paragraphs -----------------------------------------------------------------------------
@@ -557,7 +589,7 @@ def _text_rows(lines: list[list[_Box]]) -> list[Row]:
             cells.append(_Cell((0, column), "".join(p.text for p in sorted(parts, key=lambda p: (p.page, p.top)))))
         for index in range(len(columns)):
             inside = sorted((v for v in row.values if _column_of(v, columns) == index), key=lambda v: v.top)
-            cells.append(_Cell((1, index), "".join(v.text for v in inside)))
+            cells.append(_Cell((1, index), scored("".join(v.text for v in inside), _confidence(inside))))
         built.append((row.value_top, cells))
     # Header rows printed again at the top of a continuation page (above its first row) are dropped.
     seen: set[tuple[str, ...]] = set()
@@ -675,12 +707,17 @@ def parse_pdf(path: str, data: bytes, *, strategy: str = "auto") -> Iterator[Doc
     """The file read as documents to try, best first, each made only when asked for: the ruled grid
     when the PDF has one, then text positions. strategy 'grid' or 'text' asks for one of them only.
     The file is opened, and refused if it is no readable PDF, before the first is asked for."""
-    pages = _read_pages(path, data, find_tables=strategy != "text")
+    pages, ocred = _read_pages(path, data, find_tables=strategy != "text")
 
     def documents() -> Iterator[Document]:
         if strategy != "text" and any(page.tables for page in pages):
-            yield Document(_grid_document(pages), reader=READER_GRID)
+            yield Document(_grid_document(pages), reader=READER_GRID + ("+rapidocr" if ocred else ""))
         if strategy != "grid":
-            yield Document(_text_document(pages), reader=READER_TEXT)
+            yield Document(_text_document(pages), reader=READER_OCR if ocred else READER_TEXT)
 
     return documents()
+
+
+def text_document(pages: list[_Page], reader: str) -> Document:
+    """Pages made by boxes_page read by text positions (images given directly, pictures in HTML)."""
+    return Document(_text_document(pages), reader=reader)

@@ -9,7 +9,7 @@ import duckdb
 
 from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, TABLE_TITLES, template_cells
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
 
 TABLES = """
@@ -45,7 +45,8 @@ create table if not exists facts (
     value double,                       -- NULL unless value_kind = 'number'; money in 万元
     value_kind varchar not null,        -- number / blank / dash / text / missing
     unit varchar,
-    raw_text varchar                    -- the cell as printed; NULL when missing
+    raw_text varchar,                   -- the cell as printed; NULL when missing
+    confidence double                   -- recognition confidence (0-1) of a cell read by OCR; NULL otherwise
 );
 
 create table if not exists checks (
@@ -191,6 +192,7 @@ WIDE_VIEWS = {
 #: What turns a warehouse of each older schema version into the next one.
 MIGRATIONS = {
     1: "alter table reports add column if not exists source_url varchar",
+    2: "alter table facts add column if not exists confidence double",
 }
 
 
