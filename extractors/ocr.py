@@ -191,9 +191,20 @@ def _missed_ink(gray: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
     recovered = []
     for x, y, w, h, area in stats[1:count]:
         if 0.4 * text_height <= h <= 2.0 * text_height and w <= 12 * text_height and area >= 0.1 * text_height ** 2:
-            pad = 0.25 * h
+            pad = 0.3 * h
             recovered.append(_rect(max(x - pad, 0), max(y - pad, 0), min(x + w + pad, width), min(y + h + pad, height)))
     return recovered
+
+
+def _widened(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """A box at least 0.75 times as wide as it is high: RapidOCR turns a crop 1.5 times higher than
+    wide on its side (for vertical text), and a lone '1' read sideways comes out as '→'. Wider
+    still, a lone '0' comes out as '。'."""
+    x0, x1, top, bottom = box[:, 0].min(), box[:, 0].max(), box[:, 1].min(), box[:, 1].max()
+    pad = max(0.75 * (bottom - top) - (x1 - x0), 0) / 2
+    if not pad:
+        return box.copy()
+    return _rect(max(x0 - pad, 0), top, min(x1 + pad, shape[1] - 1), bottom)
 
 
 def recognise(gray: np.ndarray, boxes: list[np.ndarray], *, detected: int) -> list[OcrBox]:
@@ -203,7 +214,7 @@ def recognise(gray: np.ndarray, boxes: list[np.ndarray], *, detected: int) -> li
         return []
     engine = _engine()
     image = np.dstack([gray] * 3)
-    crops = engine.get_crop_img_list(image, [b.copy() for b in boxes])
+    crops = engine.get_crop_img_list(image, [_widened(b, gray.shape) for b in boxes])
     results, _ = engine.text_rec(crops)
     out = []
     for index, (box, result) in enumerate(zip(boxes, results)):
