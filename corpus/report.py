@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from corpus import docx, html, numbers, printing, tables, text, vocabulary
+from corpus import docx, html, numbers, printing, scan, tables, text, vocabulary
 from corpus.document import Block, Content, Paragraph, TableBlock
 from corpus.grid import Table
 from corpus.numbers import Break, Key
@@ -187,10 +187,18 @@ def render_docx(content: Content, rng: random.Random) -> Rendered:
     return Rendered(".docx", style.layout, None, None, None, docx.render_package(content, style))
 
 
+def render_scan(content: Content, rng: random.Random) -> Rendered:
+    suffix, layout, data = scan.render_scan(content, rng)
+    return Rendered(suffix, layout, None, None, None, data)
+
+
 #: One renderer per file format.
 FORMATS: dict[str, Callable[[Content, random.Random], Rendered]] = {
-    "html": render_html, "text": render_text, "docx": render_docx,
+    "html": render_html, "text": render_text, "docx": render_docx, "scan": render_scan,
 }
+#: What a corpus holds unless asked: scans only on request (`--format scan`), since reading one
+#: costs seconds of OCR where the others cost milliseconds.
+DEFAULT_FORMATS = ("html", "text", "docx")
 
 
 # ---- one report ------------------------------------------------------------------------

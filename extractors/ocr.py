@@ -44,8 +44,14 @@ _SIGNATURE_LINES = 5
 _MIN_TABLE_LINES = 3
 #: Recovered ink read with less confidence than this is noise, not text.
 _NOISE_CONFIDENCE = 0.5
-#: A box whose whole text is a dash-like glyph: PP-OCR reads '—' as '一'.
+#: A box whose whole text is a dash-like glyph: PP-OCR reads a lone '—' as '一'.
 _DASH_LIKE = re.compile(r"^[一—－―─\-_]{1,2}$")
+#: A box whose whole text is a round glyph: a lone '0' that PP-OCR read as a letter or a full stop.
+#: Read as the digit (its low confidence is kept, so the cell is still flagged), lest the cell
+#: pass for a label and shift its row.
+_ZERO_LIKE = re.compile(r"^[oO〇○。°.·]$")
+#: A mark a speck of dirt left beside a number: '0°', '7.'.
+_SPECK_AFTER_NUMBER = re.compile(r"^(\d[\d,.]*?)[°.·'`]$")
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,10 @@ def execution_provider() -> str:
 @dataclass
 class DetectedPage:
     gray: np.ndarray
+    #: Ink without the ruling lines (255 ink, 0 paper).
+    ink: np.ndarray
     boxes: list[np.ndarray]
+    #: boxes[:detected] are the detector's; the rest, ink it missed.
     detected: int
 
     def lines(self) -> list[list[int]]:
@@ -161,31 +170,78 @@ def _rect(x0: float, top: float, x1: float, bottom: float) -> np.ndarray:
 
 def detect(gray: np.ndarray) -> DetectedPage:
     """Text boxes (4x2 corner arrays, full-resolution pixels) on a deskewed page: the detector's,
-    then ink it missed."""
+    cut where a ruling line crosses them (narrow cells side by side), then ink it missed."""
     import cv2
 
     scale = min(1.0, _DET_WIDTH_PX / gray.shape[1])
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     found, _ = _engine().text_det(np.dstack([small] * 3))
-    boxes = [np.asarray(b, dtype=np.float32) / scale for b in (found if found is not None else [])]
-    return DetectedPage(gray, boxes + _missed_ink(gray, boxes), detected=len(boxes))
+    mask = _ink_mask(gray)
+    horizontal, vertical = _ruling_lines(mask)
+    boxes = _without_overlaps([part for b in (found if found is not None else [])
+                               for part in _cut_at_rules(np.asarray(b, np.float32) / scale, vertical)])
+    ink = mask & ~cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
+    return DetectedPage(gray, ink, boxes + _missed_ink(ink, boxes), detected=len(boxes))
 
 
-def _missed_ink(gray: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
-    """Glyph clusters outside every detected box, ruling lines left out: lone digits in table cells."""
+def _ruling_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(horizontal, vertical) ruling lines of the tables: long straight runs of ink."""
     import cv2
 
-    mask = _ink_mask(gray)
     height, width = mask.shape
-    lines = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(width // 30, 20), 1)))
-    lines |= cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(height // 60, 20))))
-    mask &= ~cv2.dilate(lines, np.ones((3, 3), np.uint8))
+    horizontal = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(width // 30, 20), 1)))
+    vertical = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(height // 60, 20))))
+    return horizontal, vertical
+
+
+def _cut_at_rules(box: np.ndarray, vertical: np.ndarray) -> list[np.ndarray]:
+    """A box cut where a vertical ruling line runs through its whole height."""
+    x0, x1 = int(max(box[:, 0].min(), 0)), int(min(box[:, 0].max(), vertical.shape[1]))
+    top, bottom = int(max(box[:, 1].min(), 0)), int(min(box[:, 1].max(), vertical.shape[0]))
+    if bottom - top < 4 or x1 - x0 < 4:
+        return [box]
+    inner = vertical[top + (bottom - top) // 4 : bottom - (bottom - top) // 4, x0:x1]
+    ruled = np.flatnonzero(inner.min(axis=0) > 0)
+    if not len(ruled):
+        return [box]
+    # Pieces keep clear of the rule (a cell's padding), so that the table reader sees two cells.
+    margin = 0.35 * (bottom - top)
+    cuts = [x0 - margin] + [x0 + int(c) for c in ruled] + [x1 + margin]
+    pieces = []
+    for left, right in zip(cuts, cuts[1:]):
+        if right - left - 2 * margin > 0.3 * (bottom - top):
+            pieces.append(_rect(left + margin, top, right - margin, bottom))
+    return pieces or [box]
+
+
+def _without_overlaps(boxes: list[np.ndarray]) -> list[np.ndarray]:
+    """Boxes less those lying mostly (70%) inside a bigger one: the detector sometimes finds a
+    word twice, once alone and once with its neighbour."""
+    spans = [(b[:, 0].min(), b[:, 0].max(), b[:, 1].min(), b[:, 1].max()) for b in boxes]
+    areas = [(x1 - x0) * (y1 - y0) for x0, x1, y0, y1 in spans]
+    kept = []
+    for i, (x0, x1, y0, y1) in enumerate(spans):
+        inside = any(
+            j != i and (areas[j] > areas[i] or (areas[j] == areas[i] and j < i))
+            and max(min(x1, a1) - max(x0, a0), 0) * max(min(y1, b1) - max(y0, b0), 0) >= 0.7 * areas[i]
+            for j, (a0, a1, b0, b1) in enumerate(spans)
+        )
+        if not inside:
+            kept.append(boxes[i])
+    return kept
+
+
+def _missed_ink(mask: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
+    """Glyph clusters of the ink (ruling lines removed) outside every detected box: lone digits in table cells."""
+    import cv2
+
+    height, width = mask.shape
     heights = [float(b[:, 1].max() - b[:, 1].min()) for b in boxes]
     text_height = float(np.median(heights)) if heights else 24.0
     covered = np.zeros_like(mask)
     for box in boxes:
         cv2.fillPoly(covered, [box.astype(np.int32)], 255)
-    mask &= ~cv2.dilate(covered, np.ones((5, 5), np.uint8))
+    mask = mask & ~cv2.dilate(covered, np.ones((5, 5), np.uint8))
     grouped = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (max(int(text_height * 0.4), 3), 3)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
     recovered = []
@@ -207,24 +263,40 @@ def _widened(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return _rect(max(x0 - pad, 0), top, min(x1 + pad, shape[1] - 1), bottom)
 
 
-def recognise(gray: np.ndarray, boxes: list[np.ndarray], *, detected: int) -> list[OcrBox]:
-    """Text and confidence of each box; boxes from `detected` on are recovered ink, dropped as noise
-    when nothing is read in them with some confidence."""
-    if not boxes:
+def _ink_extent(ink: np.ndarray, box: np.ndarray) -> tuple[float, float, float, float]:
+    """(x0, x1, top, bottom) of the ink inside a box: the detector pads its boxes, and padded boxes
+    of neighbouring cells would look like one cell's words to the table reader."""
+    x0, x1 = int(max(box[:, 0].min(), 0)), int(min(box[:, 0].max(), ink.shape[1]))
+    top, bottom = int(max(box[:, 1].min(), 0)), int(min(box[:, 1].max(), ink.shape[0]))
+    inside = ink[top:bottom, x0:x1]
+    columns, rows = np.flatnonzero(inside.any(axis=0)), np.flatnonzero(inside.any(axis=1))
+    if not len(columns):
+        return float(x0), float(x1), float(top), float(bottom)
+    return float(x0 + columns[0]), float(x0 + columns[-1] + 1), float(top + rows[0]), float(top + rows[-1] + 1)
+
+
+def recognise(page: DetectedPage, indices: list[int]) -> list[OcrBox]:
+    """Text, confidence and ink extent of the page's boxes at these indices; recovered ink is
+    dropped as noise when nothing is read in it with some confidence."""
+    if not indices:
         return []
+    gray, boxes = page.gray, [page.boxes[i] for i in indices]
     engine = _engine()
     image = np.dstack([gray] * 3)
     crops = engine.get_crop_img_list(image, [_widened(b, gray.shape) for b in boxes])
     results, _ = engine.text_rec(crops)
     out = []
-    for index, (box, result) in enumerate(zip(boxes, results)):
+    for index, box, result in zip(indices, boxes, results):
         text, confidence = " ".join(str(result[0]).split()), float(result[1])
-        if not text or (index >= detected and confidence < _NOISE_CONFIDENCE):
+        if not text or (index >= page.detected and confidence < _NOISE_CONFIDENCE):
             continue
-        if _DASH_LIKE.match(text) and (box[:, 0].max() - box[:, 0].min()) > 1.2 * (box[:, 1].max() - box[:, 1].min()):
+        if _ZERO_LIKE.match(text):
+            text = "0"
+        elif speck := _SPECK_AFTER_NUMBER.match(text):
+            text = speck.group(1)
+        elif _DASH_LIKE.match(text) and (box[:, 0].max() - box[:, 0].min()) > 1.2 * (box[:, 1].max() - box[:, 1].min()):
             text = "—"
-        out.append(OcrBox(text, float(box[:, 0].min()), float(box[:, 0].max()), float(box[:, 1].min()),
-                          float(box[:, 1].max()), confidence))
+        out.append(OcrBox(text, *_ink_extent(page.ink, box), confidence))
     return out
 
 
@@ -274,10 +346,4 @@ class OcrPage:
 def read_pages(images: list[np.ndarray]) -> list[OcrPage]:
     """Each page image (RGB or gray) to its recognised boxes, on the deskewed page at PAGE_DPI."""
     pages = [detect(deskew(normalise_page(image))) for image in images]
-    out = []
-    for page, indices in zip(pages, boxes_to_read(pages)):
-        detected = [i for i in indices if i < page.detected]
-        recovered = [i for i in indices if i >= page.detected]
-        boxes = recognise(page.gray, [page.boxes[i] for i in detected + recovered], detected=len(detected))
-        out.append(OcrPage(boxes, page.gray.shape[0]))
-    return out
+    return [OcrPage(recognise(page, indices), page.gray.shape[0]) for page, indices in zip(pages, boxes_to_read(pages))]
