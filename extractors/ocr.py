@@ -40,8 +40,8 @@ _HEADING_LINES = 4
 #: Prose lines recognised at the top of the first page and the bottom of the last.
 _TITLE_LINES = 6
 _SIGNATURE_LINES = 5
-#: A line with at least this many table lines on its page makes the page a table page.
-_MIN_TABLE_LINES = 3
+#: A page with at least this many table lines is a table page (a table's last row may be alone on a page).
+_MIN_TABLE_LINES = 1
 #: Recovered ink read with less confidence than this is noise, not text.
 _NOISE_CONFIDENCE = 0.5
 #: A box whose whole text is a dash-like glyph: PP-OCR reads a lone '—' as '一'.
@@ -64,6 +64,9 @@ class OcrBox:
     top: float
     bottom: float
     confidence: float
+    #: The ruled table cell the box sits in (0: outside every table): boxes of two cells are two cells
+    #: to the table reader, however close their text.
+    cell: int = 0
 
 
 @cache
@@ -95,6 +98,8 @@ class DetectedPage:
     boxes: list[np.ndarray]
     #: boxes[:detected] are the detector's; the rest, ink it missed.
     detected: int
+    #: The ruled cell of each box (0 outside tables).
+    cells: list[int]
 
     def lines(self) -> list[list[int]]:
         """Box indices grouped into lines, top to bottom."""
@@ -180,8 +185,24 @@ def detect(gray: np.ndarray) -> DetectedPage:
     horizontal, vertical = _ruling_lines(mask)
     boxes = _without_overlaps([part for b in (found if found is not None else [])
                                for part in _cut_at_rules(np.asarray(b, np.float32) / scale, vertical)])
-    ink = mask & ~cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
-    return DetectedPage(gray, ink, boxes + _missed_ink(ink, boxes), detected=len(boxes))
+    rules = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
+    ink = mask & ~rules
+    everything = boxes + _missed_ink(ink, boxes)
+    return DetectedPage(gray, ink, everything, detected=len(boxes), cells=_cells_of(everything, rules))
+
+
+def _cells_of(boxes: list[np.ndarray], rules: np.ndarray) -> list[int]:
+    """The ruled cell (a region the ruling lines enclose) each box's centre lies in; 0 for the
+    region around the tables, the page itself."""
+    import cv2
+
+    if not boxes:
+        return []
+    _, labels = cv2.connectedComponents(np.where(rules > 0, 0, 255).astype(np.uint8), connectivity=4)
+    height, width = labels.shape
+    centres = [(min(int(b[:, 1].mean()), height - 1), min(int(b[:, 0].mean()), width - 1)) for b in boxes]
+    outside = labels[0, 0]
+    return [0 if labels[y, x] == outside else int(labels[y, x]) for y, x in centres]
 
 
 def _ruling_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -241,7 +262,9 @@ def _missed_ink(mask: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
     covered = np.zeros_like(mask)
     for box in boxes:
         cv2.fillPoly(covered, [box.astype(np.int32)], 255)
-    mask = mask & ~cv2.dilate(covered, np.ones((5, 5), np.uint8))
+    # The detector's boxes can clip a glyph's edge: what sticks out is not a glyph of its own.
+    margin = cv2.getStructuringElement(cv2.MORPH_RECT, (max(int(text_height * 0.6), 5), 5))
+    mask = mask & ~cv2.dilate(covered, margin)
     grouped = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (max(int(text_height * 0.4), 3), 3)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
     recovered = []
@@ -296,7 +319,7 @@ def recognise(page: DetectedPage, indices: list[int]) -> list[OcrBox]:
             text = speck.group(1)
         elif _DASH_LIKE.match(text) and (box[:, 0].max() - box[:, 0].min()) > 1.2 * (box[:, 1].max() - box[:, 1].min()):
             text = "—"
-        out.append(OcrBox(text, *_ink_extent(page.ink, box), confidence))
+        out.append(OcrBox(text, *_ink_extent(page.ink, box), confidence, page.cells[index]))
     return out
 
 

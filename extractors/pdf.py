@@ -78,6 +78,8 @@ class _Box:
     page: int
     #: Recognition confidence of OCRed text; None for a text layer's words.
     confidence: float | None = None
+    #: For OCRed text, the ruled table cell it was found in (0 outside tables); None for a text layer.
+    cell: int | None = None
 
     @property
     def height(self) -> float:
@@ -117,6 +119,7 @@ def _merge(boxes: Sequence[_Box]) -> _Box:
         bottom=max(b.bottom for b in boxes),
         page=boxes[0].page,
         confidence=_confidence(boxes),
+        cell=boxes[0].cell,
     )
 
 
@@ -141,11 +144,14 @@ def _group_lines(words: Iterable[_Box]) -> list[list[_Box]]:
 def _segments(line: Sequence[_Box], gap: float = 1.0) -> list[_Box]:
     """A line cut into cells where the gap between words is wider than `gap` character heights; a
     number is cut from the words beside it at a quarter of that (a label filling its cell can end
-    a few points before the number in the next one)."""
+    a few points before the number in the next one). OCRed words in two ruled cells are two cells."""
     segments: list[list[_Box]] = []
     for word in line:
         if segments:
             previous = segments[-1][-1]
+            if previous.cell and word.cell and previous.cell != word.cell:
+                segments.append([word])
+                continue
             numeric = _is_number(word.text) or _is_number(previous.text)
             if word.x0 - previous.x1 <= (0.25 if numeric else 1.0) * gap * word.height:
                 segments[-1].append(word)
@@ -259,8 +265,8 @@ def _read_page(page, number: int, *, find_tables: bool) -> _Page:
 
 def boxes_page(boxes: Iterable, number: int, offset: float, height: float) -> _Page:
     """A page of positioned text from elsewhere (OCR boxes in points: text, x0, x1, top, bottom,
-    confidence), stacked `offset` points down the document, as _read_page makes from a text layer."""
-    words = [_Box(b.text, b.x0, b.x1, b.top + offset, b.bottom + offset, number, b.confidence) for b in boxes]
+    confidence, ruled cell), stacked `offset` points down the document, as _read_page makes from a text layer."""
+    words = [_Box(b.text, b.x0, b.x1, b.top + offset, b.bottom + offset, number, b.confidence, b.cell) for b in boxes]
     lines = _without_furniture(_group_lines(words), offset, height)
     return _Page(number, lines, lines)
 
@@ -582,9 +588,12 @@ def _text_rows(lines: list[list[_Box]]) -> list[Row]:
     built: list[tuple[float, list[_Cell]]] = []
     for row in rows:
         cells = []
-        by_column: dict[int, list[_Box]] = {}
+        # Lines of one label column are one label; OCRed lines of one ruled cell too, however
+        # they are aligned (a wrapped label centred in its cell).
+        by_cell: dict[int, list[_Box]] = {}
         for label in row.labels:
-            by_column.setdefault(label_columns(label.x0), []).append(label)
+            by_cell.setdefault(label.cell or -1 - label_columns(label.x0), []).append(label)
+        by_column = {label_columns(min(p.x0 for p in parts)): parts for parts in by_cell.values()}
         for column, parts in sorted(by_column.items()):
             cells.append(_Cell((0, column), "".join(p.text for p in sorted(parts, key=lambda p: (p.page, p.top)))))
         for index in range(len(columns)):

@@ -66,7 +66,10 @@ def image_file_pages(path: str, data: bytes) -> list[np.ndarray]:
             _checked_size(path, *frame.size, f"page {number}")
             frames.append(np.asarray(frame.convert("RGB")))
         return frames
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except Image.DecompressionBombError as exc:  # pillow's own limit, met before ours when opening
+        raise ImageTooLarge(path, f"{exc.args[0] if exc.args else exc}: a decompression bomb, or a scan at a "
+                            "needlessly high resolution (rescan at 300 dpi)") from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise CorruptImage(path, f"not a readable image ({type(exc).__name__}: {exc}): the file is damaged or "
                            "not a PNG, JPEG or TIFF; download it again") from exc
 
@@ -100,7 +103,7 @@ def ocr_pages(images: list[np.ndarray]) -> list[ScannedPage]:
     """OCR each page; positions converted from pixels at PAGE_DPI to points."""
     k = _POINTS_PER_PIXEL
     return [
-        ScannedPage([OcrBox(b.text, b.x0 * k, b.x1 * k, b.top * k, b.bottom * k, b.confidence) for b in page.boxes],
+        ScannedPage([OcrBox(b.text, b.x0 * k, b.x1 * k, b.top * k, b.bottom * k, b.confidence, b.cell) for b in page.boxes],
                     page.height * k)
         for page in read_pages(images)
     ]
