@@ -287,3 +287,11 @@ def render_scan(content: Content, rng: random.Random) -> tuple[str, str, bytes]:
         return ".pdf", SCAN_LAYOUTS[0], out.getvalue()
     pages[0].save(out, "TIFF", save_all=True, append_images=pages[1:], compression="jpeg", quality=80, dpi=(200, 200))
     return ".tif", SCAN_LAYOUTS[1], out.getvalue()
+
+
+def table_picture(table: Table):
+    """One table drawn alone, as a page shows a table as a picture (an <img> in place of the <table>)."""
+    pages = _Pages()
+    pages.y = 40.0
+    _draw_table(pages, table)
+    return pages.pages[0].crop((_MARGIN_X - 40, 0, _PAGE[0] - _MARGIN_X + 40, int(pages.y) + 20))

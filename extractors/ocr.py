@@ -50,6 +50,7 @@ _DASH_LIKE = re.compile(r"^[一—－―─\-_]{1,2}$")
 #: Read as the digit (its low confidence is kept, so the cell is still flagged), lest the cell
 #: pass for a label and shift its row.
 _ZERO_LIKE = re.compile(r"^[oO〇○。°.·]$")
+_NUMBER = re.compile(r"^[\d,.]+$")
 #: A mark a speck of dirt left beside a number: '0°', '7.'.
 _SPECK_AFTER_NUMBER = re.compile(r"^(\d[\d,.]*?)[°.·'`]$")
 
@@ -311,7 +312,7 @@ def recognise(page: DetectedPage, indices: list[int]) -> list[OcrBox]:
     out = []
     for index, box, result in zip(indices, boxes, results):
         text, confidence = " ".join(str(result[0]).split()), float(result[1])
-        if not text or (index >= page.detected and confidence < _NOISE_CONFIDENCE):
+        if not text:
             continue
         if _ZERO_LIKE.match(text):
             text = "0"
@@ -319,6 +320,10 @@ def recognise(page: DetectedPage, indices: list[int]) -> list[OcrBox]:
             text = speck.group(1)
         elif _DASH_LIKE.match(text) and (box[:, 0].max() - box[:, 0].min()) > 1.2 * (box[:, 1].max() - box[:, 1].min()):
             text = "—"
+        # Missed ink read with little confidence is noise, unless it reads as a number: a faint
+        # digit is kept, with its low confidence, so that its cell is flagged rather than blank.
+        if index >= page.detected and confidence < _NOISE_CONFIDENCE and not _NUMBER.match(text):
+            continue
         out.append(OcrBox(text, *_ink_extent(page.ink, box), confidence, page.cells[index]))
     return out
 

@@ -464,6 +464,24 @@ def _stack_vertical(segments: list[_Box]) -> list[_Box]:
     return others + stacked
 
 
+def _one_label_per_cell(labels: list[_Box]) -> list[_Box]:
+    """OCRed label lines of one ruled cell joined, top to bottom, into one label (a section label
+    wrapped in a tall merged cell: '（六）其' / '他处理')."""
+    by_cell: dict[tuple[int, int], list[_Box]] = {}
+    others = []
+    for label in labels:
+        if label.cell:
+            by_cell.setdefault((label.page, label.cell), []).append(label)
+        else:
+            others.append(label)
+    joined = []
+    for parts in by_cell.values():
+        parts.sort(key=lambda p: (p.top, p.x0))
+        joined.append(_Box("".join(p.text for p in parts), min(p.x0 for p in parts), max(p.x1 for p in parts),
+                           parts[0].top, max(p.bottom for p in parts), parts[0].page, _confidence(parts), parts[0].cell))
+    return others + joined
+
+
 def _cluster_intervals(boxes: Iterable[_Box], slack: float = 0.5) -> list[tuple[float, float]]:
     """Overlapping x-ranges merged: the columns they print in, left to right."""
     columns: list[list[float]] = []
@@ -526,7 +544,8 @@ def _text_rows(lines: list[list[_Box]]) -> list[Row]:
     for line in _group_lines(segments):
         if not any(s in values for s in line) and any(s.x1 > value_left + 0.5 * s.height for s in line):
             headers.extend(line)
-    labels = _stack_vertical([s for s in segments if s not in values and s not in headers])
+    labels = _one_label_per_cell([s for s in segments if s not in values and s not in headers])
+    labels = [s for s in labels if s.cell] + _stack_vertical([s for s in labels if not s.cell])
 
     # Numbers level with each other are one row.
     rows: list[_TextRow] = []
@@ -566,7 +585,9 @@ def _text_rows(lines: list[list[_Box]]) -> list[Row]:
                 headers.append(label)
             continue
         row = max(rows, key=lambda r: _overlap(label, r.value_top, r.value_bottom))
-        if _overlap(label, row.value_top, row.value_bottom) > 0.3 * label.height:
+        # A ruled cell's label (OCR) may span several rows: it goes to the row it overlaps most.
+        height = min(label.height, row.value_bottom - row.value_top) if label.cell else label.height
+        if _overlap(label, row.value_top, row.value_bottom) > 0.3 * height:
             row.labels.append(label)
         else:
             unattached.append(label)

@@ -4,6 +4,7 @@ in checks; bad images refused with their own reasons."""
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
 from pathlib import Path
@@ -11,10 +12,13 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
+from lxml import etree
 from PIL import Image
 
-from corpus.scan import font_file
+from corpus.report import make_report
+from corpus.scan import font_file, table_picture
 from corpus.synth import generate
+from corpus.tables import label_style, review_table
 from extractors.scan import local_pictures
 from flows.pipeline import process_batch
 from transforms.checks import OCR_MIN_CONFIDENCE, run_checks
@@ -155,7 +159,7 @@ def _scored(facts: pl.DataFrame, checks: pl.DataFrame, truth: pl.DataFrame) -> p
 def test_synthetic_scans_are_read_right_or_flagged(tmp_path):
     """Two scanned reports (an image-only PDF and a multi-page TIFF, rotated, blurred, grainy, with a
     seal): every printed cell is read right or flagged, no wrong number goes unflagged."""
-    generate(tmp_path, 2, seed=3, formats=("scan",), workers=1)
+    generate(tmp_path, 2, seed=0, formats=("scan",), workers=1)
     reports = pl.read_parquet(tmp_path / "truth_reports.parquet")
     assert sorted(reports["layout"]) == ["scan/pdf", "scan/tiff"]
     batch = process_batch([str(tmp_path / file) for file in reports["file"]])
@@ -169,6 +173,34 @@ def test_synthetic_scans_are_read_right_or_flagged(tmp_path):
     assert scored.filter(~pl.col("right") & ~pl.col("flagged")).is_empty()
     printed = batch.facts.filter(pl.col("value_kind") != "missing")
     assert printed["confidence"].null_count() == 0 and printed["confidence"].is_between(0, 1).all()
+
+
+@needs_font
+def test_a_table_shown_as_a_picture_in_an_html_page_is_read_in_its_place(tmp_path):
+    """An HTML report whose table C is a picture beside the page: read by OCR where the <img> stands."""
+    report = make_report(0, 7, ("html",))
+    texts = {key: printed.text for key, printed in zip(report.keys.keys, report.printed)}
+    table_picture(review_table(texts, label_style(random.Random(0)))).save(tmp_path / "review.png")
+    root = etree.fromstring(report.rendered.data, etree.HTMLParser())
+    table = next(t for t in root.iter("table") if "行政复议" in "".join(t.itertext()) and not t.findall(".//table"))
+    picture = etree.Element("img", src="review.png")
+    picture.tail = table.tail
+    table.getparent().replace(table, picture)
+    page = tmp_path / "report.html"
+    page.write_bytes(etree.tostring(root, method="html", encoding=report.rendered.encoding or "utf-8"))
+
+    batch = process_batch([str(page)])
+    assert batch.reports["reader"].to_list() == ["html/rapidocr"]
+    truth = (
+        pl.DataFrame({"table_code": report.keys.tables, "row_code": report.keys.rows, "col_code": report.keys.cols,
+                      "value_kind": [p.kind for p in report.printed], "value": [p.value for p in report.printed]})
+        .with_columns(report_id=pl.lit(batch.reports["report_id"][0]))
+    )
+    scored = _scored(batch.facts, batch.checks, truth)
+    review = scored.filter(pl.col("table_code") == "review_litigation")
+    assert review.height == 15 and review["confidence"].null_count() == 0
+    assert scored.filter(~pl.col("right") & ~pl.col("flagged")).is_empty()
+    assert scored.filter(pl.col("table_code") != "review_litigation")["confidence"].null_count() == scored.height - 15
 
 
 @pytest.mark.slow
