@@ -276,6 +276,13 @@ def _missed_ink(mask: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
     return recovered
 
 
+def _padded(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """The box with half its height of margin all round."""
+    x0, x1, top, bottom = box[:, 0].min(), box[:, 0].max(), box[:, 1].min(), box[:, 1].max()
+    pad = 0.5 * (bottom - top)
+    return _rect(max(x0 - pad, 0), max(top - pad, 0), min(x1 + pad, shape[1] - 1), min(bottom + pad, shape[0] - 1))
+
+
 def _widened(box: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     """A box at least 0.75 times as wide as it is high: RapidOCR turns a crop 1.5 times higher than
     wide on its side (for vertical text), and a lone '1' read sideways comes out as '→'. Wider
@@ -308,7 +315,13 @@ def recognise(page: DetectedPage, indices: list[int]) -> list[OcrBox]:
     engine = _engine()
     image = np.dstack([gray] * 3)
     crops = engine.get_crop_img_list(image, [_widened(b, gray.shape) for b in boxes])
-    results, _ = engine.text_rec(crops)
+    results = list(engine.text_rec(crops)[0])
+    # Nothing read in a box of ink: once more with a margin round it (a faint lone '0' needs context).
+    empty = [k for k, result in enumerate(results) if not str(result[0]).strip()]
+    if empty:
+        margins = [_widened(_padded(boxes[k], gray.shape), gray.shape) for k in empty]
+        for k, result in zip(empty, engine.text_rec(engine.get_crop_img_list(image, margins))[0]):
+            results[k] = result
     out = []
     for index, box, result in zip(indices, boxes, results):
         text, confidence = " ".join(str(result[0]).split()), float(result[1])
