@@ -134,11 +134,12 @@ def normalise_page(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(gray)
 
 
-def _ink_mask(gray: np.ndarray) -> np.ndarray:
-    """Ink as 255, paper as 0; isolated noise specks removed first."""
+def _ink_mask(gray: np.ndarray, *, despeckle: bool = True) -> np.ndarray:
+    """Ink as 255, paper as 0; isolated noise specks removed first (which also removes hairline rules)."""
     import cv2
 
-    _, mask = cv2.threshold(cv2.medianBlur(gray, 3), 0, 255, cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
+    _, mask = cv2.threshold(cv2.medianBlur(gray, 3) if despeckle else gray, 0, 255,
+                            cv2.THRESH_BINARY_INV + cv2.THRESH_OTSU)
     return mask
 
 
@@ -183,13 +184,17 @@ def detect(gray: np.ndarray) -> DetectedPage:
     small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) if scale < 1 else gray
     found, _ = _engine().text_det(np.dstack([small] * 3))
     mask = _ink_mask(gray)
-    horizontal, vertical = _ruling_lines(mask)
+    horizontal, vertical = _ruling_lines(_ink_mask(gray, despeckle=False))
     boxes = _without_overlaps([part for b in (found if found is not None else [])
                                for part in _cut_at_rules(np.asarray(b, np.float32) / scale, vertical)])
     rules = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
     ink = mask & ~rules
-    everything = boxes + _missed_ink(ink, boxes)
-    return DetectedPage(gray, ink, everything, detected=len(boxes), cells=_cells_of(everything, rules))
+    missed = _missed_ink(ink, boxes)
+    cells = _cells_of(boxes + missed, rules)
+    # Missed ink counts inside ruled cells only: elsewhere it is a piece of a big heading's glyph.
+    kept = [box for box, cell in zip(missed, cells[len(boxes):]) if cell]
+    return DetectedPage(gray, ink, boxes + kept, detected=len(boxes),
+                        cells=cells[: len(boxes)] + [cell for cell in cells[len(boxes):] if cell])
 
 
 def _cells_of(boxes: list[np.ndarray], rules: np.ndarray) -> list[int]:
@@ -210,9 +215,11 @@ def _ruling_lines(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(horizontal, vertical) ruling lines of the tables: long straight runs of ink."""
     import cv2
 
+    # Longer than any glyph's stroke (a bold 30-pt title's '一' is ~80 px at 200 dpi), shorter than a
+    # table's rules, which run on across its cells.
     height, width = mask.shape
-    horizontal = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(width // 30, 20), 1)))
-    vertical = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(height // 60, 20))))
+    horizontal = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(width // 14, 20), 1)))
+    vertical = cv2.morphologyEx(mask, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, max(height // 22, 20))))
     return horizontal, vertical
 
 
