@@ -205,8 +205,8 @@ def test_a_table_shown_as_a_picture_in_an_html_page_is_read_in_its_place(tmp_pat
 
 @pytest.mark.slow
 def test_the_real_report_scanned_is_read_right_or_flagged(tmp_path):
-    """The real PDF's pages as pictures in an image-only PDF: 199 of its 200 hand-read cells right
-    (measured), the wrong one flagged."""
+    """The real PDF's pages as pictures in an image-only PDF: 99% or more of its 200 hand-read cells
+    right (all 200 when measured), any wrong one flagged."""
     from extractors.scan import pdf_page_images
 
     pages = [Image.fromarray(page) for page in pdf_page_images(str(HUAIAN), HUAIAN.read_bytes())]
