@@ -203,6 +203,36 @@ def test_a_table_shown_as_a_picture_in_an_html_page_is_read_in_its_place(tmp_pat
     assert scored.filter(pl.col("table_code") != "review_litigation")["confidence"].null_count() == scored.height - 15
 
 
+def test_a_scanned_page_in_a_pdf_with_a_text_layer_is_read_by_ocr(tmp_path):
+    """The real PDF with its fifth page (the end of table B, table C) replaced by a scan of it."""
+    import pypdf
+
+    from extractors.scan import pdf_page_images
+
+    picture = io.BytesIO()
+    Image.fromarray(pdf_page_images(str(HUAIAN), HUAIAN.read_bytes(), [5])[0]).save(picture, "PDF", resolution=200)
+    original, writer = pypdf.PdfReader(HUAIAN), pypdf.PdfWriter()
+    for number, page in enumerate(original.pages, start=1):
+        writer.add_page(pypdf.PdfReader(picture).pages[0] if number == 5 else page)
+    mixed = tmp_path / "mixed.pdf"
+    with mixed.open("wb") as handle:
+        writer.write(handle)
+
+    batch = process_batch([str(mixed)])
+    assert batch.reports["reader"].to_list() == ["pdf/rapidocr"]
+    truth = pl.read_csv(HUAIAN_FACTS, schema_overrides={"raw_text": pl.String, "value": pl.Float64}).with_columns(
+        report_id=pl.lit(batch.reports["report_id"][0]))
+    scored = _scored(batch.facts, batch.checks, truth)
+    assert scored.filter(~pl.col("right") & ~pl.col("flagged")).is_empty()
+    assert scored["right"].sum() >= 198
+    ocred = scored.filter(pl.col("confidence").is_not_null())
+    # Page 5 holds table C and the rows of table B from （四）3 on: read by OCR; the rest from the text layer.
+    assert set(ocred["table_code"]) == {"requests", "review_litigation"}
+    assert ocred.filter(pl.col("table_code") == "review_litigation").height == 15
+    active = scored.filter(pl.col("table_code") == "active_disclosure")
+    assert active.height == active["confidence"].null_count() == 10
+
+
 @pytest.mark.slow
 def test_the_real_report_scanned_is_read_right_or_flagged(tmp_path):
     """The real PDF's pages as pictures in an image-only PDF: 99% or more of its 200 hand-read cells
