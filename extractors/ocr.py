@@ -6,9 +6,11 @@ Why each step:
   printed over the text turns white, black text under it stays black.
 - The page is deskewed first (the angle whose row profile is sharpest, within ±5°), so that
   rows and columns line up again for the text-position table reader.
-- Text detection runs on a copy at about 1000 px wide (a third of the cost of the full page);
+- Text detection runs on a copy at about 1000 px wide (a third of the cost of the full page).
+  The tables' ruling lines are found (long straight runs of ink) and every box learns the ruled
+  cell it sits in: a box across a rule is cut there, and the table reader never joins two cells.
   PP-OCR's detector misses lone small glyphs (the many '0' of a statistical table), so ink left
-  outside every detected box, once the ruling lines are removed, is recognised too.
+  inside a ruled cell outside every detected box is recognised too.
 - Recognition, the expensive part, runs only where the tables are: lines with two or more
   boxes side by side are table lines; a page's table region runs from its first to its last
   table line, with a few lines above it for the table's heading. Prose is recognised only at
@@ -29,7 +31,7 @@ import numpy as np
 
 #: Pixels per inch the page images are normalised to: 7-pt table digits are then ~18 px high.
 PAGE_DPI = 200
-#: A page wider than this (in inches, as rendered) is still normalised to it: a page is A4-ish.
+#: Page images are scaled to this width (A4 at PAGE_DPI), by at most a factor of two either way.
 _PAGE_WIDTH_PX = 1654
 #: Width of the copy the detector sees.
 _DET_WIDTH_PX = 1000
@@ -42,7 +44,7 @@ _TITLE_LINES = 6
 _SIGNATURE_LINES = 5
 #: A page with at least this many table lines is a table page (a table's last row may be alone on a page).
 _MIN_TABLE_LINES = 1
-#: Recovered ink read with less confidence than this is noise, not text.
+#: Recovered ink read with less confidence than this (and not as a number) is noise, not text.
 _NOISE_CONFIDENCE = 0.5
 #: A box whose whole text is a dash-like glyph: PP-OCR reads a lone '—' as '一'.
 _DASH_LIKE = re.compile(r"^[一—－―─\-_]{1,2}$")
@@ -73,10 +75,9 @@ class OcrBox:
 @cache
 def _engine():
     """One RapidOCR per process; CUDA when ONNX Runtime has it."""
-    import onnxruntime
     from rapidocr_onnxruntime import RapidOCR
 
-    cuda = "CUDAExecutionProvider" in onnxruntime.get_available_providers()
+    cuda = execution_provider() == "CUDAExecutionProvider"
     return RapidOCR(
         intra_op_num_threads=1, inter_op_num_threads=1,
         det_use_cuda=cuda, cls_use_cuda=cuda, rec_use_cuda=cuda,
@@ -93,6 +94,8 @@ def execution_provider() -> str:
 
 @dataclass
 class DetectedPage:
+    """A deskewed page with its text boxes found, before any is recognised."""
+
     gray: np.ndarray
     #: Ink without the ruling lines (255 ink, 0 paper).
     ink: np.ndarray
@@ -161,6 +164,7 @@ def skew_angle(mask: np.ndarray) -> float:
 
 
 def deskew(gray: np.ndarray) -> np.ndarray:
+    """The page turned straight (a scan a few degrees off), paper-white where the corners were."""
     import cv2
 
     angle = skew_angle(_ink_mask(gray))

@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from extractors.document import Document
-from extractors.errors import CorruptImage, ImageTooLarge, NoTextFound, TooManyPages
+from extractors.errors import CorruptImage, ExtractionError, ImageTooLarge, NoTextFound, TooManyPages
 from extractors.ocr import PAGE_DPI, OcrBox, read_pages
 from extractors.pdf import boxes_page, text_document
 
@@ -31,6 +31,8 @@ READER_IMAGE = "image/rapidocr"
 READER_HTML = "html/rapidocr"
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _POINTS_PER_PIXEL = 72 / PAGE_DPI
+#: (height, width) in pixels below which a page's picture is an icon or a logo, not a table: not OCRed.
+_MIN_PICTURE = (60, 200)
 
 
 def is_image(data: bytes) -> bool:
@@ -146,6 +148,11 @@ def html_with_pictures(path: str, document: Document, pictures: list[tuple[int, 
         raise TooManyPages(path, f"{len(pictures)} pictures, more than the {MAX_PAGES} nianbao OCRs")
     blocks = list(document.blocks)
     for index, file in reversed(pictures):
-        images = image_file_pages(str(file), file.read_bytes())
-        blocks[index:index] = scanned_document(images, READER_HTML).blocks
+        try:
+            images = image_file_pages(str(file), file.read_bytes())
+        except ExtractionError as exc:
+            raise type(exc)(path, f"its picture {file.name}: {exc.problem}") from exc
+        images = [image for image in images if image.shape[0] >= _MIN_PICTURE[0] and image.shape[1] >= _MIN_PICTURE[1]]
+        if images:
+            blocks[index:index] = scanned_document(images, READER_HTML).blocks
     return Document(blocks, reader=READER_HTML, container_title=document.container_title)

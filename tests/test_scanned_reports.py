@@ -203,6 +203,7 @@ def test_a_table_shown_as_a_picture_in_an_html_page_is_read_in_its_place(tmp_pat
     assert scored.filter(pl.col("table_code") != "review_litigation")["confidence"].null_count() == scored.height - 15
 
 
+@pytest.mark.slow
 def test_a_scanned_page_in_a_pdf_with_a_text_layer_is_read_by_ocr(tmp_path):
     """The real PDF with its fifth page (the end of table B, table C) replaced by a scan of it."""
     import pypdf
