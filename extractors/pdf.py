@@ -614,7 +614,9 @@ def _text_rows(lines: list[list[_Box]]) -> list[Row]:
         by_cell: dict[int, list[_Box]] = {}
         for label in row.labels:
             by_cell.setdefault(label.cell or -1 - label_columns(label.x0), []).append(label)
-        by_column = {label_columns(min(p.x0 for p in parts)): parts for parts in by_cell.values()}
+        by_column: dict[int, list[_Box]] = {}
+        for parts in by_cell.values():
+            by_column.setdefault(label_columns(min(p.x0 for p in parts)), []).extend(parts)
         for column, parts in sorted(by_column.items()):
             cells.append(_Cell((0, column), "".join(p.text for p in sorted(parts, key=lambda p: (p.page, p.top)))))
         for index in range(len(columns)):
