@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from functools import cache
 
-from corpus import docx, glued_truth, html, numbers, printing, tables, text, text_layouts, vocabulary
+from corpus import docx, glued_truth, html, numbers, printing, scan, tables, text, text_layouts, vocabulary
 from corpus.document import Block, Content, Paragraph, TableBlock
 from corpus.grid import Table
 from corpus.numbers import Break, Key
@@ -223,12 +223,20 @@ def render_docx(content: Content, rng: random.Random) -> Rendered:
     return Rendered(".docx", style.layout, None, None, None, docx.render_package(content, style))
 
 
+def render_scan(content: Content, rng: random.Random) -> Rendered:
+    suffix, layout, data = scan.render_scan(content, rng)
+    return Rendered(suffix, layout, None, None, None, data)
+
+
 #: One renderer per file format.
 FORMATS: dict[str, Callable[[Content, random.Random], Rendered]] = {
     "html": render_html, "text": render_text, "docx": render_docx,
     **{layout: _other_text(layout) for layout in ("glued", "lines", "pipes", "aligned")},
-    "traditional": render_traditional,
+    "traditional": render_traditional, "scan": render_scan,
 }
+#: What a corpus holds unless asked: scans only on request (`--format scan`), since reading one
+#: costs seconds of OCR where the others cost milliseconds.
+DEFAULT_FORMATS = tuple(fmt for fmt in FORMATS if fmt != "scan")
 
 
 # ---- one report ------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from corpus.report import BREAK_RATE, FORMATS, SynthReport, make_report
+from corpus.report import BREAK_RATE, DEFAULT_FORMATS, FORMATS, SynthReport, make_report
 
 TRUTH_FILE = "truth.parquet"
 TRUTH_REPORTS_FILE = "truth_reports.parquet"
@@ -108,7 +108,7 @@ def generate(
     out_dir: Path,
     count: int,
     seed: int = 0,
-    formats: Sequence[str] = tuple(FORMATS),
+    formats: Sequence[str] = DEFAULT_FORMATS,
     *,
     workers: int | None = None,
     break_rate: float = BREAK_RATE,

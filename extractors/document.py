@@ -23,6 +23,27 @@ class Row:
     cells: tuple[str, ...]
 
 
+class ScoredText(str):
+    """A cell's text read by OCR, with its recognition confidence (0-1). It is a str everywhere,
+    so the locator handles it like any cell, and the cell it becomes keeps the confidence."""
+
+    confidence: float
+
+    def __new__(cls, text: str, confidence: float) -> ScoredText:
+        made = super().__new__(cls, text)
+        made.confidence = confidence
+        return made
+
+
+def scored(text: str, confidence: float | None) -> str:
+    """The text with its confidence when it has one (OCR), else the plain text."""
+    return text if confidence is None else ScoredText(text, confidence)
+
+
+def confidence_of(text: str) -> float | None:
+    return getattr(text, "confidence", None)
+
+
 Block = Paragraph | Row
 
 
@@ -33,6 +54,8 @@ class Document:
     reader: str
     #: A title the container carries outside the text (HTML <title>), if any.
     container_title: str | None = None
+    #: Pictures an HTML page shows: (index in blocks where it stands, its src).
+    pictures: list[tuple[int, str]] = field(default_factory=list)
     paragraphs: list[str] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -70,10 +70,6 @@ class UnsafeArchive(ExtractionError):
     reason = "unsafe_archive"
 
 
-class NoTextLayer(ExtractionError):
-    reason = "no_text_layer"
-
-
 class EncryptedFile(ExtractionError):
     reason = "encrypted"
 
@@ -86,3 +82,25 @@ class ConverterMissing(ExtractionError):
 
 class ConversionFailed(ExtractionError):
     reason = "conversion_failed"
+
+
+class CorruptImage(ExtractionError):
+    """An image (or a PDF page to render) that cannot be decoded."""
+
+    reason = "corrupt_image"
+
+
+class ImageTooLarge(ExtractionError):
+    """An image with more pixels than OCR decodes: a decompression bomb or a needlessly fine scan."""
+
+    reason = "image_too_large"
+
+
+class TooManyPages(ExtractionError):
+    reason = "too_many_pages"
+
+
+class NoTextFound(ExtractionError):
+    """A scan in which OCR finds no text at all (blank pages)."""
+
+    reason = "no_text_found"

@@ -7,7 +7,9 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-REPORT_SUFFIXES = frozenset({".txt", ".htm", ".html", ".shtml", ".docx", ".pdf", ".doc"})
+#: TIFF is a scanner's format, so a directory of scans is read; PNG and JPEG files are read when named,
+#: not found in directories, where they are mostly the pictures of HTML pages (read with their page).
+REPORT_SUFFIXES = frozenset({".txt", ".htm", ".html", ".shtml", ".docx", ".pdf", ".doc", ".tif", ".tiff"})
 
 
 @dataclass(frozen=True)

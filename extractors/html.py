@@ -6,6 +6,8 @@ through lxml.etree, not lxml.html, whose per-element Python class lookup more th
 the parse and the walk (the tree is the same).
 Tables that hold other tables are page layout: their cells are read as ordinary content.
 rowspan/colspan are deliberately not expanded: the locator aligns values by labels.
+Pictures (<img src>) are noted where they stand, so that a page showing its tables as pictures
+can be read again with them OCRed in place (extractors/scan.py).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ def _cell_text(cell: etree._Element, plain: bool = False) -> str:
 class _Walker:
     def __init__(self) -> None:
         self.blocks: list[Block] = []
+        #: (index in blocks, src) of each picture, in reading order.
+        self.pictures: list[tuple[int, str]] = []
         self._buffer: list[str] = []
 
     def flush(self) -> None:
@@ -68,7 +72,11 @@ class _Walker:
                 cells = tuple(_cell_text(c, plain) for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th"))
                 if cells:
                     self.blocks.append(Row(cells))
+            self.pictures.extend((len(self.blocks), img.get("src") or "") for img in element.iter("img"))
             return
+        if tag == "img":
+            self.flush()
+            self.pictures.append((len(self.blocks), element.get("src") or ""))
         if tag == "br" or tag in _BLOCK:
             self.flush()
         if element.text:
@@ -98,4 +106,5 @@ def parse_html(path: str, text: str) -> Document:
     body = root.find("body")
     walker.walk(body if body is not None else root)
     walker.flush()
-    return Document(walker.blocks, reader="html/lxml", container_title=" ".join(title.split()) if title else None)
+    return Document(walker.blocks, reader="html/lxml", container_title=" ".join(title.split()) if title else None,
+                    pictures=walker.pictures)

@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
-from extractors.document import Document, Paragraph
+from extractors.document import Document, Paragraph, confidence_of
 from extractors.errors import NotAReport, TableLayoutError, TableNotFound, TruncatedTable, ValuesNotNumbers
 from extractors.labels import (
     REQUEST_COLUMN_GROUP,
@@ -51,13 +51,21 @@ class Cell:
     raw_text: str
     #: The money unit the column header declares ('元', '万元'), when it declares one.
     unit_hint: str | None = None
+    #: Recognition confidence (0-1) of a cell read by OCR; None for every other reader.
+    confidence: float | None = None
+
+
+def _cell(table_code: str, row_code: str, col_code: str, raw_text: str, unit_hint: str | None = None) -> Cell:
+    """A Cell; OCRed text (document.ScoredText) passes its confidence on."""
+    return _shared_cell(table_code, row_code, col_code, str(raw_text), unit_hint, confidence_of(raw_text))
 
 
 @lru_cache(maxsize=65536)
-def _cell(table_code: str, row_code: str, col_code: str, raw_text: str, unit_hint: str | None = None) -> Cell:
+def _shared_cell(table_code: str, row_code: str, col_code: str, raw_text: str, unit_hint: str | None,
+                 confidence: float | None) -> Cell:
     """A Cell, shared: 95% of the cells of a corpus repeat one seen before ('0' in the same place), and
     a frozen Cell is safe to share, so most cost a cache lookup instead of a dataclass __init__."""
-    return Cell(table_code, row_code, col_code, raw_text, unit_hint)
+    return Cell(table_code, row_code, col_code, raw_text, unit_hint, confidence)
 
 
 @dataclass

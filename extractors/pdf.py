@@ -25,8 +25,10 @@ sub-row 1. that opens its section, the row it belongs to; text lines outside tab
 joined into paragraphs (a line that reaches the right margin continues on the next line,
 also across a page break), so headings stay separate paragraphs.
 
-A PDF without a text layer (a scan) fails with NoTextLayer; one that needs a password to
-open fails with EncryptedFile. OCR is out of scope.
+Scanned pages (no text layer, an image) are OCRed (extractors/scan.py) and their text boxes
+read by text positions like a text layer's words, each keeping its recognition confidence
+(document.ScoredText): pdf/rapidocr. A PDF that needs a password to open fails with
+EncryptedFile; one where neither the text layer nor OCR finds any text with NoTextFound.
 """
 
 from __future__ import annotations
@@ -36,15 +38,16 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from extractors.document import Block, Document, Paragraph, Row, SECTION_HEADING
-from extractors.errors import EncryptedFile, NoTextLayer, UnreadableContainer
+from extractors.document import Block, Document, Paragraph, Row, SECTION_HEADING, scored
+from extractors.errors import EncryptedFile, ExtractionError, NoTextFound, UnreadableContainer
 from extractors.labels import looks_like_value, normalise_label, table_of_heading
 
 READER_GRID = "pdf/pdfplumber-grid"
 READER_TEXT = "pdf/pdfplumber-text"
-NO_TEXT_LAYER = "no text layer: scanned PDF, OCR is not supported"
+READER_OCR = "pdf/rapidocr"
+NO_TEXT = "no text found: the PDF has no text layer and OCR finds no text on its pages (blank scans?)"
 
-#: Fewer printed characters than this in the whole file: a scan (perhaps with a page number).
+#: Fewer printed characters than this on a page: a scanned page (perhaps with a page number).
 MIN_TEXT_CHARS = 20
 #: Share of a page's height at its top and bottom where page numbers are looked for.
 _FURNITURE_ZONE = 0.1
@@ -73,6 +76,10 @@ class _Box:
     top: float
     bottom: float
     page: int
+    #: Recognition confidence of OCRed text; None for a text layer's words.
+    confidence: float | None = None
+    #: For OCRed text, the ruled table cell it was found in (0 outside tables); None for a text layer.
+    cell: int | None = None
 
     @property
     def height(self) -> float:
@@ -97,6 +104,11 @@ def _join_words(words: Sequence[_Box]) -> str:
     return text
 
 
+def _confidence(boxes: Iterable[_Box]) -> float | None:
+    """The least confidence of OCRed parts: a cell is as doubtful as its worst glyphs."""
+    return min((b.confidence for b in boxes if b.confidence is not None), default=None)
+
+
 def _merge(boxes: Sequence[_Box]) -> _Box:
     ordered = sorted(boxes, key=lambda b: b.x0)
     return _Box(
@@ -106,6 +118,8 @@ def _merge(boxes: Sequence[_Box]) -> _Box:
         top=min(b.top for b in boxes),
         bottom=max(b.bottom for b in boxes),
         page=boxes[0].page,
+        confidence=_confidence(boxes),
+        cell=boxes[0].cell,
     )
 
 
@@ -130,11 +144,14 @@ def _group_lines(words: Iterable[_Box]) -> list[list[_Box]]:
 def _segments(line: Sequence[_Box], gap: float = 1.0) -> list[_Box]:
     """A line cut into cells where the gap between words is wider than `gap` character heights; a
     number is cut from the words beside it at a quarter of that (a label filling its cell can end
-    a few points before the number in the next one)."""
+    a few points before the number in the next one). OCRed words in two ruled cells are two cells."""
     segments: list[list[_Box]] = []
     for word in line:
         if segments:
             previous = segments[-1][-1]
+            if previous.cell and word.cell and previous.cell != word.cell:
+                segments.append([word])
+                continue
             numeric = _is_number(word.text) or _is_number(previous.text)
             if word.x0 - previous.x1 <= (0.25 if numeric else 1.0) * gap * word.height:
                 segments[-1].append(word)
@@ -246,17 +263,38 @@ def _read_page(page, number: int, *, find_tables: bool) -> _Page:
     return _Page(number, lines_of(outside) if grid else all_lines, all_lines, grid)
 
 
-def _read_pages(path: str, data: bytes, *, find_tables: bool) -> list[_Page]:
+def boxes_page(boxes: Iterable, number: int, offset: float, height: float) -> _Page:
+    """A page of positioned text from elsewhere (OCR boxes in points: text, x0, x1, top, bottom,
+    confidence, ruled cell), stacked `offset` points down the document, as _read_page makes from a text layer."""
+    words = [_Box(b.text, b.x0, b.x1, b.top + offset, b.bottom + offset, number, b.confidence, b.cell) for b in boxes]
+    lines = _without_furniture(_group_lines(words), offset, height)
+    return _Page(number, lines, lines)
+
+
+def _is_scanned(page) -> bool:
+    return sum(1 for c in page.chars if not c["text"].isspace()) < MIN_TEXT_CHARS and bool(page.images)
+
+
+def _read_pages(path: str, data: bytes, *, find_tables: bool) -> tuple[list[_Page], bool]:
+    """The pages, and whether some were OCRed: a page with an image and no text layer is a scan."""
+    from extractors.scan import ocr_pages, pdf_page_images
+
     with _open(path, data) as pdf:
         try:
-            printed = sum(1 for page in pdf.pages for c in page.chars if not c["text"].isspace())
-            if printed < MIN_TEXT_CHARS:
-                raise NoTextLayer(path, NO_TEXT_LAYER)
-            return [_read_page(page, number, find_tables=find_tables) for number, page in enumerate(pdf.pages, start=1)]
-        except NoTextLayer:
+            scanned = [number for number, page in enumerate(pdf.pages, start=1) if _is_scanned(page)]
+            ocred = dict(zip(scanned, ocr_pages(pdf_page_images(path, data, scanned)))) if scanned else {}
+            pages = [
+                boxes_page(ocred[number].boxes, number, float(page.initial_doctop), float(page.height))
+                if number in ocred else _read_page(page, number, find_tables=find_tables)
+                for number, page in enumerate(pdf.pages, start=1)
+            ]
+        except ExtractionError:
             raise
         except Exception as exc:  # a broken page stream, an unsupported filter
             raise UnreadableContainer(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    if not any(page.all_lines for page in pages):
+        raise NoTextFound(path, NO_TEXT)
+    return pages, bool(ocred)
 
 
 # ---- paragraphs -----------------------------------------------------------------------------
@@ -426,6 +464,24 @@ def _stack_vertical(segments: list[_Box]) -> list[_Box]:
     return others + stacked
 
 
+def _one_label_per_cell(labels: list[_Box]) -> list[_Box]:
+    """OCRed label lines of one ruled cell joined, top to bottom, into one label (a section label
+    wrapped in a tall merged cell: '（六）其' / '他处理')."""
+    by_cell: dict[tuple[int, int], list[_Box]] = {}
+    others = []
+    for label in labels:
+        if label.cell:
+            by_cell.setdefault((label.page, label.cell), []).append(label)
+        else:
+            others.append(label)
+    joined = []
+    for parts in by_cell.values():
+        parts.sort(key=lambda p: (p.top, p.x0))
+        joined.append(_Box("".join(p.text for p in parts), min(p.x0 for p in parts), max(p.x1 for p in parts),
+                           parts[0].top, max(p.bottom for p in parts), parts[0].page, _confidence(parts), parts[0].cell))
+    return others + joined
+
+
 def _cluster_intervals(boxes: Iterable[_Box], slack: float = 0.5) -> list[tuple[float, float]]:
     """Overlapping x-ranges merged: the columns they print in, left to right."""
     columns: list[list[float]] = []
@@ -488,7 +544,8 @@ def _text_rows(lines: list[list[_Box]]) -> list[Row]:
     for line in _group_lines(segments):
         if not any(s in values for s in line) and any(s.x1 > value_left + 0.5 * s.height for s in line):
             headers.extend(line)
-    labels = _stack_vertical([s for s in segments if s not in values and s not in headers])
+    labels = _one_label_per_cell([s for s in segments if s not in values and s not in headers])
+    labels = [s for s in labels if s.cell] + _stack_vertical([s for s in labels if not s.cell])
 
     # Numbers level with each other are one row.
     rows: list[_TextRow] = []
@@ -528,7 +585,9 @@ def _text_rows(lines: list[list[_Box]]) -> list[Row]:
                 headers.append(label)
             continue
         row = max(rows, key=lambda r: _overlap(label, r.value_top, r.value_bottom))
-        if _overlap(label, row.value_top, row.value_bottom) > 0.3 * label.height:
+        # A ruled cell's label (OCR) may span several rows: it goes to the row it overlaps most.
+        height = min(label.height, row.value_bottom - row.value_top) if label.cell else label.height
+        if _overlap(label, row.value_top, row.value_bottom) > 0.3 * height:
             row.labels.append(label)
         else:
             unattached.append(label)
@@ -550,14 +609,19 @@ def _text_rows(lines: list[list[_Box]]) -> list[Row]:
     built: list[tuple[float, list[_Cell]]] = []
     for row in rows:
         cells = []
-        by_column: dict[int, list[_Box]] = {}
+        # Lines of one label column are one label; OCRed lines of one ruled cell too, however
+        # they are aligned (a wrapped label centred in its cell).
+        by_cell: dict[int, list[_Box]] = {}
         for label in row.labels:
-            by_column.setdefault(label_columns(label.x0), []).append(label)
+            by_cell.setdefault(label.cell or -1 - label_columns(label.x0), []).append(label)
+        by_column: dict[int, list[_Box]] = {}
+        for parts in by_cell.values():
+            by_column.setdefault(label_columns(min(p.x0 for p in parts)), []).extend(parts)
         for column, parts in sorted(by_column.items()):
             cells.append(_Cell((0, column), "".join(p.text for p in sorted(parts, key=lambda p: (p.page, p.top)))))
         for index in range(len(columns)):
             inside = sorted((v for v in row.values if _column_of(v, columns) == index), key=lambda v: v.top)
-            cells.append(_Cell((1, index), "".join(v.text for v in inside)))
+            cells.append(_Cell((1, index), scored("".join(v.text for v in inside), _confidence(inside))))
         built.append((row.value_top, cells))
     # Header rows printed again at the top of a continuation page (above its first row) are dropped.
     seen: set[tuple[str, ...]] = set()
@@ -675,12 +739,17 @@ def parse_pdf(path: str, data: bytes, *, strategy: str = "auto") -> Iterator[Doc
     """The file read as documents to try, best first, each made only when asked for: the ruled grid
     when the PDF has one, then text positions. strategy 'grid' or 'text' asks for one of them only.
     The file is opened, and refused if it is no readable PDF, before the first is asked for."""
-    pages = _read_pages(path, data, find_tables=strategy != "text")
+    pages, ocred = _read_pages(path, data, find_tables=strategy != "text")
 
     def documents() -> Iterator[Document]:
         if strategy != "text" and any(page.tables for page in pages):
-            yield Document(_grid_document(pages), reader=READER_GRID)
+            yield Document(_grid_document(pages), reader=READER_GRID + ("+rapidocr" if ocred else ""))
         if strategy != "grid":
-            yield Document(_text_document(pages), reader=READER_TEXT)
+            yield Document(_text_document(pages), reader=READER_OCR if ocred else READER_TEXT)
 
     return documents()
+
+
+def text_document(pages: list[_Page], reader: str) -> Document:
+    """Pages made by boxes_page read by text positions (images given directly, pictures in HTML)."""
+    return Document(_text_document(pages), reader=reader)

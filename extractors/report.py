@@ -5,6 +5,8 @@ file bytes -> text (decode) -> paragraphs and rows (document, html) -> cells by 
 every cell keeps the text it was printed with, and transforms/ turns it into facts.
 DOCX, PDF and DOC files skip the decoding: their readers (docx, pdf, legacy_doc) make the
 same paragraphs and rows from the container, so one path carries the numbers whatever it was.
+Scans take it too: a scanned PDF's pages, an image file, or the pictures an HTML page shows its
+tables as are OCRed (extractors/scan.py) and their text read by positions like a PDF's.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from extractors.legacy_doc import OLE2_MAGIC, RTF_MAGIC, parse_doc
 from extractors.locate import Cell, locate_tables
 from extractors.metadata import read_metadata
 from extractors.pdf import parse_pdf
+from extractors.scan import IMAGE_SUFFIXES, html_with_pictures, is_image, local_pictures, read_image_file
 
 #: Bump when a change to extraction can change what a file yields: files loaded by an
 #: older parser are then extracted again instead of being skipped as unchanged.
@@ -85,7 +88,7 @@ def report_id_for(source: str) -> str:
 
 
 def container_of(source: SourceFile) -> str:
-    """'pdf', 'docx', 'doc' or 'text' (text and HTML): by suffix, and by magic bytes where they tell.
+    """'pdf', 'docx', 'doc', 'image' or 'text' (text and HTML): by suffix, and by magic bytes where they tell.
 
     A .docx is always read as one (and refused when it is not a zip). A .doc may be Word 97-2003
     (OLE2), RTF, a DOCX, or an HTML page saved by Word under that name. Any file that starts as a
@@ -96,6 +99,8 @@ def container_of(source: SourceFile) -> str:
         return "pdf"
     if source.suffix == ".docx":
         return "docx"
+    if source.suffix in IMAGE_SUFFIXES or is_image(head):
+        return "image"
     if head.startswith(OLE2_MAGIC) or (source.suffix == ".doc" and head.lstrip().startswith(RTF_MAGIC)):
         return "doc"
     if head.startswith(_ZIP_MAGIC) and (source.suffix == ".doc" or b"word/" in source.data[:65536]):
@@ -115,10 +120,22 @@ def read_documents(source: SourceFile) -> tuple[Iterator[Document], DecodedText]
         return iter([parse_docx(source.path, source.data)]), _NOT_DECODED
     if container == "doc":
         return iter([parse_doc(source.path, source.data)]), _NOT_DECODED
+    if container == "image":
+        return iter([read_image_file(source.path, source.data)]), _NOT_DECODED
     is_html = source.suffix in _HTML_SUFFIXES or bool(_LOOKS_LIKE_HTML.match(source.data[:512].decode("latin-1")))
     decoded = decode_bytes(source.path, source.data, is_html=is_html, http_charset=source.http_charset)
-    document = parse_html(source.path, decoded.text) if is_html else parse_text(decoded.text)
-    return iter([document]), decoded
+    if not is_html:
+        return iter([parse_text(decoded.text)]), decoded
+    return _html_documents(source, parse_html(source.path, decoded.text)), decoded
+
+
+def _html_documents(source: SourceFile, document: Document) -> Iterator[Document]:
+    """The page as it is, then, when that does not yield the tables, with its local pictures OCRed
+    in place (a crawled page's pictures are not downloaded, so only local files have them)."""
+    yield document
+    pictures = [] if source.url else local_pictures(source.path, document.pictures)
+    if pictures:
+        yield html_with_pictures(source.path, document, pictures)
 
 
 def read_document(source: SourceFile) -> tuple[Document, DecodedText]:

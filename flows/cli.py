@@ -300,8 +300,9 @@ def synth(
     formats: Annotated[
         list[str] | None,
         typer.Option("--format", help=(
-            "A format to write (repeat for several): html, text (Word's plain-text export), docx, and the text "
-            "renderings of other tools: glued, lines, pipes, aligned, traditional. Default: every format.")),
+            "A format to write (repeat for several): html, text (Word's plain-text export), docx, the text "
+            "renderings of other tools (glued, lines, pipes, aligned, traditional) and scan (images of scanned "
+            "pages, read by OCR). Default: every format but scan.")),
     ] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Processes writing reports. Default: one per core.")] = None,
 ) -> None:
@@ -309,11 +310,11 @@ def synth(
 
     The truth (truth.parquet: one row per printed cell, with the template_cells.csv codes; truth_reports.parquet: one row per report) is what `nianbao eval` compares a warehouse with. A few reports break a check on purpose.
     """
-    from corpus.report import FORMATS
+    from corpus.report import DEFAULT_FORMATS
     from corpus.synth import generate
 
     try:
-        summary = generate(out, count, seed, tuple(formats) if formats else tuple(FORMATS), workers=workers)
+        summary = generate(out, count, seed, tuple(formats) if formats else DEFAULT_FORMATS, workers=workers)
     except (FileExistsError, ValueError) as exc:
         raise _fail("error", exc, 2) from exc
     Console().print(

@@ -12,7 +12,7 @@ from PIL import Image, ImageDraw
 
 import extractors.report as report_module
 from extractors.document import Paragraph, Row
-from extractors.pdf import NO_TEXT_LAYER, READER_GRID, READER_TEXT, parse_pdf
+from extractors.pdf import NO_TEXT, READER_GRID, READER_TEXT, parse_pdf
 from flows.pipeline import process_batch
 from tests.conftest import ROOT
 from tests.expected import fact_differences
@@ -162,7 +162,7 @@ def _failure(path: Path) -> dict:
     return batch.files.row(0, named=True)
 
 
-def test_a_scanned_pdf_fails_with_no_text_layer(tmp_path):
+def test_a_scanned_pdf_with_a_table_drawn_and_no_text_fails_with_no_text_found(tmp_path):
     page = Image.new("RGB", (1240, 1754), "white")
     draw = ImageDraw.Draw(page)
     for y in range(300, 1500, 60):  # a table, as pixels
@@ -172,9 +172,9 @@ def test_a_scanned_pdf_fails_with_no_text_layer(tmp_path):
     page.save(scan, "PDF", resolution=150)
     failed = _failure(scan)
     assert failed["status"] == "failed"
-    assert failed["reason"] == "no_text_layer"
-    assert failed["error"] == f"{scan}: {NO_TEXT_LAYER}"
-    assert NO_TEXT_LAYER == "no text layer: scanned PDF, OCR is not supported"
+    assert failed["reason"] == "no_text_found"
+    assert failed["error"] == f"{scan}: {NO_TEXT}"
+    assert NO_TEXT == "no text found: the PDF has no text layer and OCR finds no text on its pages (blank scans?)"
 
 
 def test_an_encrypted_pdf_fails_with_its_own_reason(tmp_path):

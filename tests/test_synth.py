@@ -146,7 +146,7 @@ def test_each_truth_value_is_what_its_printed_text_says(truth):
 
 
 def test_totals_add_up_unless_a_check_was_broken_on_purpose(reports, truth):
-    facts = truth.rename({"file": "report_id"})
+    facts = truth.rename({"file": "report_id", "printed": "raw_text"}).with_columns(confidence=pl.lit(None, pl.Float64))
     outside = pl.DataFrame(schema=dict.fromkeys(("report_id", "table_code", "row_code", "col_code"), pl.String))
     failed = run_checks(facts, outside).filter(~pl.col("passed")).select("report_id", "rule", "scope")
     # glued text leaves some cells ambiguous on purpose (truth kind 'ambiguous'): cell_ambiguous says so

@@ -4,6 +4,11 @@ A failure is recorded, never fixed: the facts keep the printed numbers. Blank, d
 missing cells count as 0, so a blank 总计 beside filled parts fails and an all-blank
 group passes. A comparison with an ambiguous operand (glued digits that allow several
 readings) is not made: its outcome is unknown, and cell_ambiguous fails for the table instead.
+
+Each arithmetic rule is a set of terms: cells with a sign (+1 on the left side, -1 on the
+right), grouped by a scope; the rule holds when the signed sum is zero. The same terms tell,
+for a cell read by OCR, which value would make its failed checks pass: such a cell, and one
+read with low confidence, is flagged (rules ocr_*), never corrected.
 """
 
 from __future__ import annotations
@@ -21,18 +26,23 @@ RULES = {
     "cells_present": "every template cell of the table is printed, per table",
     "cells_in_template": "every printed cell has a place in the template, per table",
     "cell_ambiguous": "every printed cell reads one way (glued digits can allow several), per table",
+    "ocr_low_confidence": "a cell read by OCR with less than OCR_MIN_CONFIDENCE confidence, per cell",
+    "ocr_correction_fits": "a cell read by OCR whose single correction would make every failed check it is in pass, per cell",
 }
+#: Below this recognition confidence an OCRed cell is flagged for a human to read.
+OCR_MIN_CONFIDENCE = 0.9
 _TOLERANCE = 1e-6
+_KEY = ["report_id", "table_code", "row_code", "col_code"]
 _HANDLED_ROWS = ("granted", "partially_granted", "other")
 _HANDLED_SECTIONS = ("denied.", "unable.", "not_processed.", "other.")
 
 
-def _compare(frame: pl.DataFrame, rule: str, scope: str, lhs_label: str, rhs_label: str) -> pl.DataFrame:
+def _compare(sums: pl.DataFrame, rule: str, lhs_label: str, rhs_label: str) -> pl.DataFrame:
     """One row per scope whose operands are all known (no ambiguous cell among them)."""
-    return frame.filter(~pl.col("blind")).select(
+    return sums.filter((pl.col("rule") == rule) & ~pl.col("blind")).select(
         "report_id",
-        pl.lit(rule).alias("rule"),
-        pl.col(scope).alias("scope"),
+        "rule",
+        "scope",
         ((pl.col("lhs") - pl.col("rhs")).abs() < _TOLERANCE).alias("passed"),
         "lhs",
         "rhs",
@@ -44,31 +54,77 @@ def _is_handled_part(row_code: pl.Expr) -> pl.Expr:
     return row_code.is_in(_HANDLED_ROWS) | pl.any_horizontal([row_code.str.starts_with(p) for p in _HANDLED_SECTIONS])
 
 
-def run_checks(facts: pl.DataFrame, outside: pl.DataFrame) -> pl.DataFrame:
+def arithmetic_terms(facts: pl.DataFrame) -> pl.DataFrame:
+    """One row per cell per arithmetic rule it takes part in: rule, scope, sign (+1 left, -1 right), v, and
+    blind when the cell is ambiguous."""
     numbers = facts.with_columns(v=pl.col("value").fill_null(0.0), blind=pl.col("value_kind") == "ambiguous")
     requests = numbers.filter(pl.col("table_code") == REQUESTS)
-    row, col, v, blind = pl.col("row_code"), pl.col("col_code"), pl.col("v"), pl.col("blind")
-    balance_rows = ["new_received", "carried_over", "total_handled", "carried_forward"]
+    row, col = pl.col("row_code"), pl.col("col_code")
 
-    balance = requests.group_by("report_id", "col_code").agg(
-        lhs=v.filter(row.is_in(["new_received", "carried_over"])).sum(),
-        rhs=v.filter(row.is_in(["total_handled", "carried_forward"])).sum(),
-        blind=blind.filter(row.is_in(balance_rows)).any(),
+    def terms(frame: pl.DataFrame, rule: str, scope: str, left: pl.Expr, right: pl.Expr) -> pl.DataFrame:
+        return frame.filter(left | right).select(
+            *_KEY, "v", "blind", pl.lit(rule).alias("rule"), pl.col(scope).alias("scope"),
+            pl.when(left).then(1.0).otherwise(-1.0).alias("sign"),
+        )
+
+    return pl.concat([
+        terms(requests, "requests_balance", "col_code",
+              row.is_in(["new_received", "carried_over"]), row.is_in(["total_handled", "carried_forward"])),
+        terms(requests, "requests_row_total", "row_code", col == "total", col != "total"),
+        terms(requests, "requests_handled_total", "col_code", row == "total_handled", _is_handled_part(row)),
+        terms(numbers.filter(pl.col("table_code") == REVIEW_LITIGATION), "review_litigation_total", "row_code",
+              col == "total", col != "total"),
+    ])
+
+
+def _ocr_flags(facts: pl.DataFrame, terms: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
+    """OCRed cells to check by eye: read with low confidence, or the one cell whose correction
+    (to `suggested`) makes every failed check it is in pass while it is in no passing check."""
+    cell = pl.format("{}/{}/{}", "table_code", "row_code", "col_code")
+    low = facts.filter(pl.col("confidence") < OCR_MIN_CONFIDENCE).select(
+        "report_id",
+        pl.lit("ocr_low_confidence").alias("rule"),
+        cell.alias("scope"),
+        pl.lit(False).alias("passed"),
+        pl.col("confidence").alias("lhs"),
+        pl.lit(OCR_MIN_CONFIDENCE).alias("rhs"),
+        pl.format("read by OCR as '{}' with confidence {}: read the printed cell", "raw_text",
+                  pl.col("confidence").round(3)).alias("detail"),
     )
-    row_total = requests.group_by("report_id", "row_code").agg(
-        lhs=v.filter(col == "total").sum(),
-        rhs=v.filter(col != "total").sum(),
-        blind=blind.any(),
+    ocred = facts.filter(pl.col("confidence").is_not_null()).select(*_KEY, "raw_text", "confidence")
+    candidates = (
+        terms.join(ocred.select(_KEY), on=_KEY)
+        .join(results.select("report_id", "rule", "scope", "passed", "lhs", "rhs"), on=["report_id", "rule", "scope"])
+        .with_columns(suggested=pl.col("v") - pl.col("sign") * (pl.col("lhs") - pl.col("rhs")))
+        .group_by(_KEY)
+        .agg(
+            pl.col("passed").any().alias("in_passing"),
+            pl.col("suggested").min().alias("low"),
+            pl.col("suggested").max().alias("high"),
+            pl.col("v").first(),
+            pl.col("rule").filter(~pl.col("passed")).sort().str.join(", ").alias("rules"),
+        )
+        .filter(~pl.col("in_passing") & ((pl.col("high") - pl.col("low")).abs() < _TOLERANCE) & (pl.col("low") >= 0))
+        .join(ocred, on=_KEY)
     )
-    handled = requests.group_by("report_id", "col_code").agg(
-        lhs=v.filter(row == "total_handled").sum(),
-        rhs=v.filter(_is_handled_part(row)).sum(),
-        blind=blind.filter((row == "total_handled") | _is_handled_part(row)).any(),
+    fits = candidates.select(
+        "report_id",
+        pl.lit("ocr_correction_fits").alias("rule"),
+        cell.alias("scope"),
+        pl.lit(False).alias("passed"),
+        pl.col("v").alias("lhs"),
+        pl.col("low").alias("rhs"),
+        pl.format("read by OCR as '{}' (confidence {}); {} would make {} pass: read the printed cell",
+                  pl.col("raw_text").fill_null(""), pl.col("confidence").round(3), pl.col("low"), "rules").alias("detail"),
     )
-    review = (
-        numbers.filter(pl.col("table_code") == REVIEW_LITIGATION)
-        .group_by("report_id", "row_code")
-        .agg(lhs=v.filter(col == "total").sum(), rhs=v.filter(col != "total").sum(), blind=blind.any())
+    return pl.concat([low, fits])
+
+
+def run_checks(facts: pl.DataFrame, outside: pl.DataFrame) -> pl.DataFrame:
+    terms = arithmetic_terms(facts)
+    v, left = pl.col("v"), pl.col("sign") > 0
+    sums = terms.group_by("report_id", "rule", "scope").agg(
+        lhs=v.filter(left).sum(), rhs=v.filter(~left).sum(), blind=pl.col("blind").any()
     )
     ambiguous = facts.group_by("report_id", "table_code").agg(
         cells=pl.format("{}/{}", "row_code", "col_code").filter(pl.col("value_kind") == "ambiguous"),
@@ -85,12 +141,16 @@ def run_checks(facts: pl.DataFrame, outside: pl.DataFrame) -> pl.DataFrame:
             how="left",
         )
     )
+    arithmetic = pl.concat([
+        _compare(sums, "requests_balance", "一+二", "（七）+四"),
+        _compare(sums, "requests_row_total", "总计", "sum of columns"),
+        _compare(sums, "requests_handled_total", "（七）总计", "sum of （一）to（六）"),
+        _compare(sums, "review_litigation_total", "总计", "sum of results"),
+    ])
     return pl.concat(
         [
-            _compare(balance, "requests_balance", "col_code", "一+二", "（七）+四"),
-            _compare(row_total, "requests_row_total", "row_code", "总计", "sum of columns"),
-            _compare(handled, "requests_handled_total", "col_code", "（七）总计", "sum of （一）to（六）"),
-            _compare(review, "review_litigation_total", "row_code", "总计", "sum of results"),
+            arithmetic,
+            _ocr_flags(facts, terms, arithmetic),
             present.select(
                 "report_id",
                 pl.lit("cells_present").alias("rule"),

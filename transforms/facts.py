@@ -3,7 +3,8 @@
 A cell the template has but the report does not print becomes value_kind 'missing';
 a blank cell stays NULL with kind 'blank'; '—', '/', '无' are kind 'dash'; a cell whose
 glued digits allow several readings stays NULL with kind 'ambiguous' (its raw_text lists them).
-Nothing is filled in or corrected: a blank 总计 stays blank and the checks say so.
+Nothing is filled in or corrected: a blank 总计 stays blank and the checks say so. A cell read by
+OCR carries its recognition confidence (NULL for every other reader).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ CELL_SCHEMA = {
     "col_code": pl.String,
     "raw_text": pl.String,
     "unit_hint": pl.String,
+    "confidence": pl.Float64,
 }
 REPORT_SCHEMA = {
     "report_id": pl.String,
@@ -50,7 +52,9 @@ REPORT_SCHEMA = {
     "reader": pl.String,
     "parser_version": pl.String,
 }
-FACT_COLUMNS = ("report_id", "table_code", "item", "row_code", "col_code", "value", "value_kind", "unit", "raw_text")
+FACT_COLUMNS = (
+    "report_id", "table_code", "item", "row_code", "col_code", "value", "value_kind", "unit", "raw_text", "confidence",
+)
 _KEY = ["report_id", "table_code", "row_code", "col_code"]
 
 

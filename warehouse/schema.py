@@ -9,7 +9,7 @@ import duckdb
 
 from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, TABLE_TITLES, template_cells
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
 
 TABLES = """
@@ -47,7 +47,8 @@ create table if not exists facts (
     value double,                       -- NULL unless value_kind = 'number'; money in 万元
     value_kind varchar not null,        -- number / blank / dash / text / missing / ambiguous
     unit varchar,
-    raw_text varchar                    -- the cell as printed; NULL when missing
+    raw_text varchar,                   -- the cell as printed; NULL when missing
+    confidence double                   -- recognition confidence (0-1) of a cell read by OCR; NULL otherwise
 );
 
 create table if not exists checks (
@@ -219,6 +220,7 @@ MIGRATIONS = {
         null::integer as files_duplicate, null::integer as sources_failed from runs;
     drop table runs;
     """,
+    3: "alter table facts add column if not exists confidence double",
 }
 #: Run after a migration's statements, when the tables above have been created again where dropped.
 MIGRATION_FOLLOW_UPS = {
