@@ -335,3 +335,39 @@ def test_the_night_writes_its_charts_beside_the_warehouse_and_links_them_with_it
         "files_seen": 5, "files_loaded": 5, "files_unchanged": 0, "files_failed": 0, "files_ignored": 0,
         "files_duplicate": 0, "facts_loaded": 998, "checks_failed": 0, "sources_failed": 0,
     }]
+
+
+def test_a_schema_2_warehouse_is_migrated_keeping_its_runs_and_reports():
+    from warehouse.schema import SCHEMA_VERSION, ensure_schema
+
+    conn = duckdb.connect(":memory:")
+    conn.execute("""
+        create table schema_info (schema_version integer not null);
+        insert into schema_info values (2);
+        create table reports (report_id varchar primary key, source_path varchar not null, source_url varchar,
+            sha256 varchar not null, size_bytes bigint, agency varchar, year integer, title varchar,
+            signature_date date, template_version varchar, requests_template_version varchar, encoding varchar,
+            encoding_source varchar, declared_encoding varchar, reader varchar, parser_version varchar,
+            run_id varchar, loaded_at timestamp);
+        create table facts (report_id varchar not null, table_code varchar not null, item varchar not null,
+            row_code varchar not null, col_code varchar not null, value double, value_kind varchar not null,
+            unit varchar, raw_text varchar);
+        create table ingest_files (path varchar primary key, sha256 varchar not null, size_bytes bigint,
+            status varchar not null, reason varchar, error varchar, report_id varchar, parser_version varchar,
+            run_id varchar, updated_at timestamp not null);
+        create table runs (run_id varchar primary key, flow_run_name varchar, started_at timestamp not null,
+            finished_at timestamp, status varchar not null, files_seen integer, files_loaded integer,
+            files_unchanged integer, files_failed integer, facts_loaded bigint, checks_failed bigint);
+        insert into reports (report_id, source_path, sha256, agency) values ('r1', 'a.txt', 'x', '某局');
+        insert into runs values ('night-1', 'calm-owl', '2026-12-01 02:00', '2026-12-01 02:05', 'failed',
+            6, 5, 0, 1, 998, 0);
+    """)
+    ensure_schema(conn)
+    assert conn.execute("select schema_version from schema_info").fetchall() == [(SCHEMA_VERSION,)]
+    assert conn.execute("select report_id, source_status from reports").fetchall() == [("r1", "current")]
+    assert conn.execute("select run_id, attempt, status, files_seen, files_failed, files_ignored from runs").fetchall() == [
+        ("night-1", 1, "failed", 6, 1, None)
+    ]
+    conn.execute("insert into runs (run_id, attempt, started_at, status) values ('night-1', 2, now(), 'failed')")
+    assert conn.execute("select count(*) from runs").fetchall() == [(2,)]
+    assert "confidence" in [row[0] for row in conn.execute("describe facts").fetchall()]

@@ -128,11 +128,11 @@ def test_an_ocr_misread_is_flagged_with_the_value_that_would_make_its_checks_pas
 def test_an_older_warehouse_gains_the_confidence_column():
     conn = duckdb.connect(":memory:")
     ensure_schema(conn)
-    conn.execute("alter table facts drop column confidence; update schema_info set schema_version = 2")
+    conn.execute("alter table facts drop column confidence; update schema_info set schema_version = 3")
     ensure_schema(conn)
     assert conn.execute("select count(*) from information_schema.columns where table_name = 'facts' "
                         "and column_name = 'confidence'").fetchone() == (1,)
-    assert conn.execute("select schema_version from schema_info").fetchall() == [(3,)]
+    assert conn.execute("select schema_version from schema_info").fetchall() == [(4,)]
 
 
 # ---- accuracy -------------------------------------------------------------------------------
