@@ -7,9 +7,22 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, TABLE_TITLES, template_cells
+from warehouse.analyst import ensure_analyst_schema
+from warehouse.template import (
+    ACTIVE_DISCLOSURE,
+    MONEY_COLUMNS,
+    REQUESTS,
+    REVIEW_LITIGATION,
+    TABLE_CODES,
+    TABLE_TITLES,
+    TEMPLATE_VERSIONS,
+    cells_for,
+    columns_for,
+    rows_for,
+    template_cells,
+)
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
 
 TABLES = """
@@ -33,7 +46,19 @@ create table if not exists reports (
     reader varchar,                     -- which reader produced the cells
     parser_version varchar,
     run_id varchar,
-    loaded_at timestamp
+    loaded_at timestamp,
+    source varchar,                     -- the sources-file entry it came through (its name)
+    agency_id varchar,                  -- one id per agency across years and name variants
+    agency_key varchar,                 -- what the id hashes: adcode|township|name without its regions
+    agency_kind varchar,                -- 人民政府 / 办公厅(室) / 局 / 委 / 厅 / 办事处 / 中心 / 其他
+    admin_level varchar,                -- province / city / county / township
+    adcode varchar,                     -- GB/T 2260 code of the smallest region the agency is in
+    province varchar,
+    city varchar,
+    county varchar,
+    township varchar,
+    region_method varchar,              -- name / declared (the source's region) / text (the report's)
+    region_reason varchar               -- why adcode is NULL
 );
 
 create table if not exists facts (
@@ -115,29 +140,28 @@ create table if not exists cell_dictionary (
     row_label_zh varchar,
     row_label_en varchar,
     col_label_zh varchar,
-    col_label_en varchar
+    col_label_en varchar,
+    item_order integer,                 -- template order within the table, from 1
+    row_order integer,
+    col_order integer
 );
 """
 
 FIXED_VIEWS = """
 create or replace view facts_labelled as
-select r.agency, r.year, f.*, d.row_label_zh, d.row_label_en, d.col_label_zh, d.col_label_en
+select r.agency_id, r.agency, r.year, r.adcode, r.province, r.city, r.county, f.*,
+       d.table_label_zh, d.row_label_zh, d.row_label_en, d.col_label_zh, d.col_label_en, d.row_order, d.col_order
 from facts f
 join reports r using (report_id)
-left join (select distinct table_code, row_code, col_code, row_label_zh, row_label_en, col_label_zh, col_label_en
+left join (select distinct table_code, row_code, col_code, table_label_zh, row_label_zh, row_label_en, col_label_zh,
+                  col_label_en, min(row_order) over (partition by table_code, row_code) as row_order,
+                  min(col_order) over (partition by table_code, col_code) as col_order
            from cell_dictionary) d using (table_code, row_code, col_code);
 
 create or replace view failed_checks as
 select r.agency, r.year, r.source_path, c.*
 from checks c join reports r using (report_id)
 where not c.passed;
-
-create or replace view requests_by_row as
-select r.agency, r.year, f.report_id, f.row_code,
-{request_columns}
-from facts f join reports r using (report_id)
-where f.table_code = 'requests'
-group by all;
 """
 
 
@@ -147,20 +171,37 @@ def _english_labels() -> dict[tuple[str, str], str]:
 
 
 def _dictionary_rows() -> list[tuple]:
+    """Every template cell with its labels and its place in the printed template (orders from 1)."""
     english = _english_labels()
-    return [
-        (
-            c.template, c.table_code, c.item, c.row_code, c.col_code,
-            TABLE_TITLES[c.table_code], english[("table", c.table_code)],
-            c.row_label, english[("row", c.row_code)],
-            c.col_label, english[("col", c.col_code)],
-        )
-        for c in template_cells()
-    ]
+    rows = []
+    for version in TEMPLATE_VERSIONS:
+        for table_code in TABLE_CODES:
+            cells = cells_for(version, table_code)
+            items = list(dict.fromkeys(c.item for c in cells))
+            row_codes = rows_for(version, table_code)
+            for c in cells:
+                rows.append((
+                    c.template, c.table_code, c.item, c.row_code, c.col_code,
+                    TABLE_TITLES[c.table_code], english[("table", c.table_code)],
+                    c.row_label, english[("row", c.row_code)],
+                    c.col_label, english[("col", c.col_code)],
+                    items.index(c.item) + 1, row_codes.index(c.row_code) + 1,
+                    columns_for(version, table_code, c.item).index(c.col_code) + 1,
+                ))
+    return rows
 
 
 def _column_name(row_code: str, col_code: str) -> str:
     return f"{row_code.replace('.', '_')}__{col_code}"
+
+
+def _cell_value(condition: str, col_code: str) -> str:
+    """A cell's value as a column: counts as BIGINT, so that they print as 14 and not 14.0; money (万元)
+    stays DOUBLE. A count printed with a fraction (a typo) is NULL here; facts keeps what was printed."""
+    value = f"max(f.value) filter (where {condition})"
+    if col_code in MONEY_COLUMNS:
+        return value
+    return f"case when {value} = trunc({value}) then cast({value} as bigint) end"
 
 
 def _wide_view(table_code: str, view: str) -> str:
@@ -170,15 +211,36 @@ def _wide_view(table_code: str, view: str) -> str:
         if cell.table_code == table_code:
             pairs.setdefault((cell.row_code, cell.col_code))
     columns = ",\n    ".join(
-        f"max(f.value) filter (where f.row_code = '{row}' and f.col_code = '{col}') as {_column_name(row, col)}"
+        _cell_value(f"f.row_code = '{row}' and f.col_code = '{col}'", col) + f" as {_column_name(row, col)}"
         for row, col in pairs
     )
     return (
         f"create or replace view {view} as\n"
-        f"select r.report_id, r.agency, r.year, r.template_version, r.requests_template_version,\n    {columns}\n"
+        f"select r.report_id, r.agency_id, r.agency, r.year, r.adcode, r.province, r.city, r.county,\n"
+        f"    r.template_version, r.requests_template_version,\n    {columns}\n"
         f"from reports r left join facts f on f.report_id = r.report_id and f.table_code = '{table_code}'\n"
         f"group by all"
     )
+
+
+def _by_row_view(table_code: str, view: str, version_column: str) -> str:
+    """One row per report and template row, its columns side by side, with the row's template order and
+    labels (of the version the report printed), so that a table shows in template order without a list."""
+    columns: dict[str, None] = {}
+    for version in reversed(TEMPLATE_VERSIONS):
+        for cell in cells_for(version, table_code):
+            columns.setdefault(cell.col_code)
+    values = ",\n".join("    " + _cell_value(f"f.col_code = '{col}'", col) + f" as {col}" for col in columns)
+    return f"""create or replace view {view} as
+select r.report_id, r.agency_id, r.agency, r.year, r.{version_column} as template, f.item, f.row_code,
+       d.row_order, d.row_label_zh, d.row_label_en,
+{values}
+from facts f join reports r using (report_id)
+left join (select distinct template, row_code, row_order, row_label_zh, row_label_en
+           from cell_dictionary where table_code = '{table_code}') d
+       on d.template = r.{version_column} and d.row_code = f.row_code
+where f.table_code = '{table_code}'
+group by all"""
 
 
 WIDE_VIEWS = {
@@ -188,9 +250,24 @@ WIDE_VIEWS = {
 }
 
 
+BY_ROW_VIEWS = {
+    ACTIVE_DISCLOSURE: ("active_disclosure_by_row", "template_version"),
+    REQUESTS: ("requests_by_row", "requests_template_version"),
+    REVIEW_LITIGATION: ("review_litigation_by_row", "requests_template_version"),
+}
+_REPORT_COLUMNS_V3 = ("source", "agency_id", "agency_key", "agency_kind", "admin_level", "adcode", "province", "city",
+                      "county", "township", "region_method", "region_reason")
+
 #: What turns a warehouse of each older schema version into the next one.
 MIGRATIONS = {
     1: "alter table reports add column if not exists source_url varchar",
+    # 3: agencies and regions on reports (NULL until the files are extracted again: PARSER_VERSION 3),
+    # template order in cell_dictionary (refilled), the analyst tables (warehouse/analyst.py).
+    2: ";\n".join(
+        [f"alter table reports add column if not exists {c} varchar" for c in _REPORT_COLUMNS_V3]
+        + [f"alter table cell_dictionary add column if not exists {c} integer" for c in ("item_order", "row_order", "col_order")]
+        + ["delete from cell_dictionary"]
+    ),
 }
 
 
@@ -209,12 +286,10 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         )
     if conn.execute("select count(*) from cell_dictionary").fetchone()[0] != len(template_cells()):
         conn.execute("delete from cell_dictionary")
-        conn.executemany(f"insert into cell_dictionary values ({', '.join('?' * 11)})", _dictionary_rows())
-    request_columns = ",\n".join(
-        f"    max(f.value) filter (where f.col_code = '{col}') as {col}"
-        for col in ("natural_person", "commercial_enterprise", "research_institution", "social_welfare_org",
-                    "legal_service_agency", "other_org", "total")
-    )
-    conn.execute(FIXED_VIEWS.format(request_columns=request_columns))
+        conn.executemany(f"insert into cell_dictionary values ({', '.join('?' * 14)})", _dictionary_rows())
+    conn.execute(FIXED_VIEWS)
     for table_code, view in WIDE_VIEWS.items():
         conn.execute(_wide_view(table_code, view))
+    for table_code, (view, version_column) in BY_ROW_VIEWS.items():
+        conn.execute(_by_row_view(table_code, view, version_column))
+    ensure_analyst_schema(conn)
