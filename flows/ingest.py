@@ -31,7 +31,8 @@ from extractors.files import SourceRef, discover
 from extractors.report import PARSER_VERSION
 from flows.cluster import choose_dask, extraction_runner
 from flows.pipeline import extraction_code_version, failed_batch, process_batch
-from flows.sources import CrawlSource, DirectorySource, load_dask_settings, load_sources
+from flows.sources import CrawlSource, DirectorySource, load_dask_settings, load_sources, tag_sources
+from warehouse.analyst import refresh_analyst_tables
 from warehouse.staging import Staging, discard_path, publish, stage
 from warehouse.store import LoadBatch, WarehouseLocked, connect, known_files, load_batch, record_fetches, record_run
 
@@ -55,6 +56,9 @@ class PlannedFile:
     #: For a crawled file: where it came from (its report id) and the charset the server declared.
     url: str | None = None
     http_charset: str | None = None
+    #: The sources-file entry it came through and that entry's `region` (see flows/sources.py).
+    source: str | None = None
+    region: str | None = None
 
 
 @dataclass
@@ -132,7 +136,8 @@ def _batch_cache_key(context, parameters) -> str:
     """A batch is served from cache only for the same files, the same bytes and the same code."""
     digest = hashlib.sha256(f"{PARSER_VERSION}\n{extraction_code_version()}\n".encode())
     for planned in parameters["files"]:
-        digest.update(f"{planned.path}\0{planned.sha256}\0{planned.url}\0{planned.http_charset}\n".encode())
+        digest.update(f"{planned.path}\0{planned.sha256}\0{planned.url}\0{planned.http_charset}\0{planned.source}\0"
+                      f"{planned.region}\n".encode())
     return f"nianbao-extract-{digest.hexdigest()}"
 
 
@@ -214,7 +219,7 @@ def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str) -> Pla
 )
 def extract_batch(files: list[PlannedFile]) -> LoadBatch:
     """Pure work (files in, frames out), persisted so that a retried flow run reuses it."""
-    return process_batch([SourceRef(f.path, f.url, f.http_charset) for f in files])
+    return process_batch([SourceRef(f.path, f.url, f.http_charset, f.source, f.region) for f in files])
 
 
 @task(name="crawl-source", cache_policy=NO_CACHE)
@@ -239,6 +244,7 @@ def publish_warehouse(staging: Staging, run_id: str, run_name: str | None, start
                       status: str, counts: dict[str, int], fetches: list[dict]) -> None:
     """Record the run and its crawl fetches in the copy, then swap the copy in for the published file."""
     with connect(staging.path) as conn:
+        refresh_analyst_tables(conn)
         record_fetches(conn, fetches)
         record_run(conn, run_id, run_name, started_at, status, counts)
     publish(staging)
@@ -279,16 +285,19 @@ def ingest_flow(
     waiting = {"retries": len(lock_retry_delays), "retry_delay_seconds": lock_retry_delays}
     summary = IngestSummary(run_id=run_id)
     crawled: list[CrawledDocument] = []
+    crawled_by: dict[str, str] = {}
     fetches: list[dict] = []
     for source in listed:
         if isinstance(source, CrawlSource):
             outcome = crawl_source.with_options(name=f"crawl-{source.name}")(source.settings, str(raw_store_for(db)))
             crawled += outcome.documents
+            crawled_by.update({document.path: source.name for document in outcome.documents})
             fetches += outcome.records
             summary.fetches.update(record["outcome"] for record in outcome.records)
     if not paths and not listed:
         paths = [str(SAMPLES_DIR)]
     plan = plan_files.with_options(**waiting)(paths, crawled, db)
+    plan.to_process = tag_sources(plan.to_process, listed, crawled_by)
     summary.files_seen = len(plan.to_process) + len(plan.unchanged)
     summary.files_unchanged = len(plan.unchanged)
     novelty = Counter(plan.novelty.values())
