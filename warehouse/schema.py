@@ -153,10 +153,10 @@ select r.agency_id, r.agency, r.year, r.adcode, r.province, r.city, r.county, f.
        d.table_label_zh, d.row_label_zh, d.row_label_en, d.col_label_zh, d.col_label_en, d.row_order, d.col_order
 from facts f
 join reports r using (report_id)
-left join (select distinct table_code, row_code, col_code, table_label_zh, row_label_zh, row_label_en, col_label_zh,
-                  col_label_en, min(row_order) over (partition by table_code, row_code) as row_order,
-                  min(col_order) over (partition by table_code, col_code) as col_order
-           from cell_dictionary) d using (table_code, row_code, col_code);
+left join cell_dictionary d
+       on d.template = case when f.table_code = 'active_disclosure' then r.template_version
+                            else r.requests_template_version end
+      and d.table_code = f.table_code and d.row_code = f.row_code and d.col_code = f.col_code;
 
 create or replace view failed_checks as
 select r.agency, r.year, r.source_path, c.*
