@@ -244,7 +244,7 @@ def publish_warehouse(staging: Staging, run_id: str, run_name: str | None, start
                       status: str, counts: dict[str, int], fetches: list[dict]) -> None:
     """Record the run and its crawl fetches in the copy, then swap the copy in for the published file."""
     with connect(staging.path) as conn:
-        refresh_analyst_tables(conn)
+        refresh_analyst_tables(conn, run_id)
         record_fetches(conn, fetches)
         record_run(conn, run_id, run_name, started_at, status, counts)
     publish(staging)

@@ -148,6 +148,25 @@ def test_metrics_and_their_regional_roll_up(samples_db):
     assert keys == set(metrics)
 
 
+def test_a_run_refreshes_only_its_agencies_and_ends_as_a_full_refresh(tmp_path):
+    db = tmp_path / "w.duckdb"
+    _load(db, sorted(str(p) for p in SAMPLES.glob("*.txt")))
+    later = _variant("002_54cd1b08fa028caf.txt", tmp_path / "2024.txt", "平顶山市教育体育局", "平顶山市教育体育局",
+                     year=("2023", "2024"), new_received=30)
+    tables = ("agencies", "changes", "metrics", "region_metrics")
+    with connect(db) as conn:
+        load_batch(conn, process_batch([str(later)]), "run-2")
+        refresh_analyst_tables(conn, "run-2")
+        incremental = {t: conn.execute(f"select * from {t} order by all").fetchall() for t in tables}
+        refresh_analyst_tables(conn)
+        full = {t: conn.execute(f"select * from {t} order by all").fetchall() for t in tables}
+        change = conn.execute(
+            "select previous_value, change from changes where agency = '平顶山市教育体育局' and year = 2024 "
+            "and table_code = 'requests' and row_code = 'new_received' and col_code = 'total'").fetchall()
+    assert incremental == full
+    assert change == [(14.0, 16.0)]
+
+
 def test_missing_reports_lists_an_agency_that_stopped_publishing(tmp_path):
     sample = "002_54cd1b08fa028caf.txt"
     reports = [

@@ -114,21 +114,38 @@ from reports where agency_id is not null
 group by agency_id;
 """
 
+#: The agencies a refresh recomputes: every one, or those of the reports a run loaded (and the agencies
+#: those reports stood for before, in case a re-extracted report changed agency).
+AFFECTED = """
+create or replace temp table _affected as
+select agency_id from reports where agency_id is not null and (cast($run_id as varchar) is null or run_id = cast($run_id as varchar))
+union
+select agency_id from changes where cast($run_id as varchar) is not null
+   and (report_id in (select report_id from reports where run_id = cast($run_id as varchar))
+        or previous_report_id in (select report_id from reports where run_id = cast($run_id as varchar)))
+union
+select agency_id from metrics where cast($run_id as varchar) is not null
+   and report_id in (select report_id from reports where run_id = cast($run_id as varchar));
+"""
+
 REFRESH_CHANGES = """
-delete from changes;
+delete from changes where agency_id in (select agency_id from _affected);
 insert into changes
-with cur as (
-    select a.agency_id, a.agency, a.adcode, a.year, a.report_id, f.table_code, f.item, f.row_code, f.col_code, f.value
-    from agency_reports a join facts f using (report_id)
+with chosen as (select agency_id, agency, adcode, year, report_id from agency_reports
+                where agency_id in (select agency_id from _affected)),
+pairs as (
+    select c.*, p.report_id as previous_report_id
+    from chosen c left join chosen p on p.agency_id = c.agency_id and p.year = c.year - 1
 )
-select c.agency_id, c.agency, c.adcode, c.year, c.table_code, c.item, c.row_code, c.col_code, c.value,
-       p.value as previous_value, c.value - p.value as change,
-       case when p.value <> 0 then round((c.value - p.value) / abs(p.value) * 100, 2) end as change_pct,
-       c.report_id, p.report_id as previous_report_id
-from cur c
-left join cur p on p.agency_id = c.agency_id and p.year = c.year - 1 and p.table_code = c.table_code
-               and p.row_code = c.row_code and p.col_code = c.col_code
-order by c.table_code, c.row_code, c.col_code, c.year, c.agency_id;
+select x.agency_id, x.agency, x.adcode, x.year, f.table_code, f.item, f.row_code, f.col_code, f.value,
+       p.value as previous_value, f.value - p.value as change,
+       case when p.value <> 0 then round((f.value - p.value) / abs(p.value) * 100, 2) end as change_pct,
+       x.report_id, x.previous_report_id
+from pairs x
+join facts f on f.report_id = x.report_id
+left join facts p on p.report_id = x.previous_report_id and p.table_code = f.table_code and p.row_code = f.row_code
+                 and p.col_code = f.col_code
+order by f.table_code, f.row_code, f.col_code, x.year, x.agency_id;
 """
 
 REFRESH_REGION_METRICS = """
@@ -159,14 +176,15 @@ def _refresh_metrics_sql() -> str:
         f"    {{'metric': '{m.key}', 'numerator': {m.numerator}, 'denominator': {m.denominator}}}" for m in METRICS
     )
     return f"""
-delete from metrics;
+delete from metrics where agency_id in (select agency_id from _affected);
 insert into metrics
-with sums as (
+with chosen as (select report_id from agency_reports where agency_id in (select agency_id from _affected)),
+sums as (
     select report_id, [
 {per_report}
     ] as values
     from facts
-    where report_id in (select report_id from agency_reports) and table_code in ('requests', 'review_litigation')
+    where report_id in (select report_id from chosen) and table_code in ('requests', 'review_litigation')
     group by report_id
 ),
 flat as (select report_id, unnest(values) as m from sums)
@@ -186,12 +204,21 @@ def ensure_analyst_schema(conn: duckdb.DuckDBPyConnection) -> None:
                      [(m.key, m.name_zh, m.name_en, m.formula, m.unit) for m in METRICS])
 
 
-def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection) -> None:
-    """Rebuild agencies, changes, metrics and region_metrics from reports and facts, in one transaction."""
+def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
+    """Rebuild agencies and region_metrics, and changes and metrics of the agencies whose reports the run
+    `run_id` loaded (of every agency without run_id, or when metrics is still empty), in one transaction.
+
+    A night that loads a few hundred reports into a warehouse of 100,000 recomputes only their agencies'
+    rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md).
+    """
     conn.execute("begin transaction")
     try:
+        if run_id is not None and conn.execute("select count(*) = 0 from metrics").fetchone()[0]:
+            run_id = None
+        conn.execute(AFFECTED, {"run_id": run_id})
         for statement in (REFRESH_AGENCIES, REFRESH_CHANGES, _refresh_metrics_sql(), REFRESH_REGION_METRICS):
             conn.execute(statement)
+        conn.execute("drop table _affected")
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")

@@ -7,6 +7,7 @@ cursor, so it streams too; a table longer than a sheet (1,048,576 rows) continue
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,8 @@ EXPORTED = (
     "metrics", "region_metrics", "metric_dictionary", "missing_reports",
 )
 _XLSX_MAX_ROWS = 1_048_576
+#: DuckDB's working memory during an export; beyond it, it spills to disk.
+DEFAULT_MEMORY_LIMIT = "1GB"
 _CHUNK_ROWS = 10_000
 #: Chinese headers of the exported columns; the wide views' cell columns are named from cell_dictionary.
 HEADERS_ZH = {
@@ -111,13 +114,28 @@ def _xlsx_value(value: object) -> object:
 
 
 def export_warehouse(conn: duckdb.DuckDBPyConnection, fmt: str, out: str | Path,
-                     tables: tuple[str, ...] = EXPORTED) -> ExportInfo:
+                     tables: tuple[str, ...] = EXPORTED, memory_limit: str = DEFAULT_MEMORY_LIMIT) -> ExportInfo:
     """Write `tables` to the directory `out`: Parquet partitioned by year (a table without a year in one
-    file), CSV one file per table, XLSX one workbook with a sheet per table and Chinese headers."""
+    file), CSV one file per table, XLSX one workbook with a sheet per table and Chinese headers.
+
+    The connection is limited to `memory_limit` and told that row order need not be kept, so that DuckDB
+    streams and spills to `out`/.spill instead of holding a big table (the wide views) in memory.
+    """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    conn.execute(f"set memory_limit = '{memory_limit}'; set preserve_insertion_order = false")
+    try:  # a read-only warehouse's own spill directory (beside it) may not be writable
+        conn.execute(f"set temp_directory = '{out / '.spill'}'")
+    except duckdb.NotImplementedException:  # this connection already spilled elsewhere: it keeps that place
+        pass
+    info = _export(conn, fmt, out, tables)
+    shutil.rmtree(out / ".spill", ignore_errors=True)
+    return info
+
+
+def _export(conn: duckdb.DuckDBPyConnection, fmt: str, out: Path, tables: tuple[str, ...]) -> ExportInfo:
     info = ExportInfo(format=fmt, out=out)
     if fmt == "xlsx":
         _write_xlsx(conn, list(tables), out / "nianbao.xlsx", info)

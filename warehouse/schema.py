@@ -195,32 +195,41 @@ def _column_name(row_code: str, col_code: str) -> str:
     return f"{row_code.replace('.', '_')}__{col_code}"
 
 
-def _cell_value(condition: str, col_code: str) -> str:
-    """A cell's value as a column: counts as BIGINT, so that they print as 14 and not 14.0; money (万元)
+def _typed(column: str, col_code: str) -> str:
+    """A cell's column typed for display: counts BIGINT, so that they print as 14 and not 14.0; money (万元)
     stays DOUBLE. A count printed with a fraction (a typo) is NULL here; facts keeps what was printed."""
-    value = f"max(f.value) filter (where {condition})"
     if col_code in MONEY_COLUMNS:
-        return value
-    return f"case when {value} = trunc({value}) then cast({value} as bigint) end"
+        return column
+    return f"case when {column} = trunc({column}) then cast({column} as bigint) end as {column}"
 
 
 def _wide_view(table_code: str, view: str) -> str:
-    """One row per report; a column per template cell of either version (NULL where absent)."""
+    """One row per report; a column per template cell of either version (NULL where absent).
+
+    The cells are pivoted by one aggregate each and typed outside it, so that a filter on year or
+    agency still reaches the reports before the facts are aggregated.
+    """
     pairs: dict[tuple[str, str], None] = {}
     for cell in template_cells():
         if cell.table_code == table_code:
             pairs.setdefault((cell.row_code, cell.col_code))
-    columns = ",\n    ".join(
-        _cell_value(f"f.row_code = '{row}' and f.col_code = '{col}'", col) + f" as {_column_name(row, col)}"
+    pivoted = ",\n        ".join(
+        f"max(f.value) filter (where f.row_code = '{row}' and f.col_code = '{col}') as {_column_name(row, col)}"
         for row, col in pairs
     )
-    return (
-        f"create or replace view {view} as\n"
-        f"select r.report_id, r.agency_id, r.agency, r.year, r.adcode, r.province, r.city, r.county,\n"
-        f"    r.template_version, r.requests_template_version,\n    {columns}\n"
-        f"from reports r left join facts f on f.report_id = r.report_id and f.table_code = '{table_code}'\n"
-        f"group by all"
-    )
+    typed = ",\n    ".join(_typed(_column_name(row, col), col) for row, col in pairs)
+    return f"""create or replace view {view} as
+select report_id, agency_id, agency, year, adcode, province, city, county, template_version, requests_template_version,
+    {typed}
+from (
+    select r.report_id, r.year, any_value(r.agency_id) as agency_id, any_value(r.agency) as agency,
+           any_value(r.adcode) as adcode, any_value(r.province) as province, any_value(r.city) as city,
+           any_value(r.county) as county, any_value(r.template_version) as template_version,
+           any_value(r.requests_template_version) as requests_template_version,
+        {pivoted}
+    from reports r left join facts f on f.report_id = r.report_id and f.table_code = '{table_code}'
+    group by r.report_id, r.year
+)"""
 
 
 def _by_row_view(table_code: str, view: str, version_column: str) -> str:
@@ -230,17 +239,22 @@ def _by_row_view(table_code: str, view: str, version_column: str) -> str:
     for version in reversed(TEMPLATE_VERSIONS):
         for cell in cells_for(version, table_code):
             columns.setdefault(cell.col_code)
-    values = ",\n".join("    " + _cell_value(f"f.col_code = '{col}'", col) + f" as {col}" for col in columns)
+    pivoted = ",\n".join(f"        max(f.value) filter (where f.col_code = '{col}') as {col}" for col in columns)
+    typed = ",\n".join(f"    {_typed(col, col)}" for col in columns)
     return f"""create or replace view {view} as
-select r.report_id, r.agency_id, r.agency, r.year, r.{version_column} as template, f.item, f.row_code,
-       d.row_order, d.row_label_zh, d.row_label_en,
-{values}
-from facts f join reports r using (report_id)
-left join (select distinct template, row_code, row_order, row_label_zh, row_label_en
-           from cell_dictionary where table_code = '{table_code}') d
-       on d.template = r.{version_column} and d.row_code = f.row_code
-where f.table_code = '{table_code}'
-group by all"""
+select report_id, agency_id, agency, year, template, item, row_code, row_order, row_label_zh, row_label_en,
+{typed}
+from (
+    select r.report_id, r.agency_id, r.agency, r.year, r.{version_column} as template, f.item, f.row_code,
+           d.row_order, d.row_label_zh, d.row_label_en,
+{pivoted}
+    from facts f join reports r using (report_id)
+    left join (select distinct template, row_code, row_order, row_label_zh, row_label_en
+               from cell_dictionary where table_code = '{table_code}') d
+           on d.template = r.{version_column} and d.row_code = f.row_code
+    where f.table_code = '{table_code}'
+    group by all
+)"""
 
 
 WIDE_VIEWS = {
@@ -248,8 +262,6 @@ WIDE_VIEWS = {
     REQUESTS: "requests_wide",
     REVIEW_LITIGATION: "review_litigation_wide",
 }
-
-
 BY_ROW_VIEWS = {
     ACTIVE_DISCLOSURE: ("active_disclosure_by_row", "template_version"),
     REQUESTS: ("requests_by_row", "requests_template_version"),
