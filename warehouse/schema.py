@@ -232,6 +232,22 @@ from (
 )"""
 
 
+def wide_select(table_code: str) -> str:
+    """The same rows and columns as the table's wide view, by DuckDB's PIVOT: ten times faster when every
+    column is wanted (an export), slower when a query wants a few (the view computes only those)."""
+    pairs = list(dict.fromkeys((c.row_code, c.col_code) for c in template_cells() if c.table_code == table_code))
+    cells = ", ".join(f"'{_column_name(row, col)}'" for row, col in pairs)
+    typed = ",\n    ".join(_typed(_column_name(row, col), col) for row, col in pairs)
+    return f"""select r.report_id, r.agency_id, r.agency, r.year, r.adcode, r.province, r.city, r.county,
+    r.template_version, r.requests_template_version,
+    {typed}
+from reports r left join (
+    pivot (select report_id, replace(row_code, '.', '_') || '__' || col_code as cell, value
+           from facts where table_code = '{table_code}')
+    on cell in ({cells}) using max(value) group by report_id
+) using (report_id)"""
+
+
 def _by_row_view(table_code: str, view: str, version_column: str) -> str:
     """One row per report and template row, its columns side by side, with the row's template order and
     labels (of the version the report printed), so that a table shows in template order without a list."""
