@@ -115,6 +115,26 @@ def test_the_exported_wide_tables_are_the_wide_views(samples_db, table_code):
     assert pivoted == view and names[0] == names[1]
 
 
+@pytest.mark.parametrize("fmt", export.FORMATS)
+def test_a_wide_view_exported_in_slices_is_whole(samples_db, tmp_path, monkeypatch, fmt):
+    monkeypatch.setattr(export, "WIDE_SLICE_REPORTS", 2)  # five reports: three slices
+    with connect(samples_db, read_only=True) as conn:
+        info = export.export_warehouse(conn, fmt, tmp_path, tables=("requests_wide",))
+        expected = sorted(conn.execute("select report_id, new_received__total from requests_wide").fetchall())
+    if fmt == "csv":
+        with (tmp_path / "requests_wide.csv").open(encoding="utf-8", newline="") as handle:
+            found = sorted((row["report_id"], int(row["new_received__total"])) for row in csv.DictReader(handle))
+    elif fmt == "parquet":
+        found = sorted(duckdb.sql("select report_id, new_received__total from "
+                                  f"read_parquet('{tmp_path}/requests_wide/*/*.parquet')").fetchall())
+    else:
+        rows = _sheets(tmp_path / "nianbao.xlsx")["requests_wide"]
+        column = rows[0].index("一、本年新收政府信息公开申请数量 / 总计")
+        found = sorted((row[0], int(row[column])) for row in rows[1:])
+    assert info.tables[0][1] == 5
+    assert found == expected
+
+
 def test_the_export_command(samples_db, tmp_path):
     runner = CliRunner()
     result = runner.invoke(app, ["export", "--format", "csv", "--out", str(tmp_path), "--db", str(samples_db)])

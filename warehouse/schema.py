@@ -232,9 +232,11 @@ from (
 )"""
 
 
-def wide_select(table_code: str) -> str:
-    """The same rows and columns as the table's wide view, by DuckDB's PIVOT: ten times faster when every
-    column is wanted (an export), slower when a query wants a few (the view computes only those)."""
+def wide_select(table_code: str, reports: str = "true") -> str:
+    """The same rows and columns as the table's wide view, by DuckDB's PIVOT, for the reports that the
+    condition `reports` (on report_id) keeps: ten times faster when every column is wanted (an export),
+    slower when a query wants a few (the view computes only those). PIVOT cannot spill to disk, so an
+    export asks for a slice of the reports at a time."""
     pairs = list(dict.fromkeys((c.row_code, c.col_code) for c in template_cells() if c.table_code == table_code))
     cells = ", ".join(f"'{_column_name(row, col)}'" for row, col in pairs)
     typed = ",\n    ".join(_typed(_column_name(row, col), col) for row, col in pairs)
@@ -243,9 +245,10 @@ def wide_select(table_code: str) -> str:
     {typed}
 from reports r left join (
     pivot (select report_id, replace(row_code, '.', '_') || '__' || col_code as cell, value
-           from facts where table_code = '{table_code}')
+           from facts where table_code = '{table_code}' and {reports})
     on cell in ({cells}) using max(value) group by report_id
-) using (report_id)"""
+) using (report_id)
+where {reports}"""
 
 
 def _by_row_view(table_code: str, view: str, version_column: str) -> str:
