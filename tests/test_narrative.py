@@ -74,3 +74,11 @@ def test_a_report_whose_text_disagrees_with_its_table_is_flagged(tmp_path):
     checks = process_batch([str(report)]).checks.filter((pl.col("rule") == RULE) & ~pl.col("passed"))
     assert checks.select("scope", "lhs", "rhs").rows() == [("new_received", 17.0, 14.0), ("total_handled", 17.0, 14.0)]
     assert "全年收到并办结政府信息公开依申请公开 17 件" in checks["detail"][0]
+
+
+def test_a_real_report_states_four_numbers_that_its_tables_print():
+    real = SAMPLES.parents[1] / "tests" / "fixtures" / "real" / "huaian-city-government-2024.pdf"
+    checks = process_batch([str(real)]).checks.filter(pl.col("rule") == RULE)
+    assert sorted(checks.select("scope", "passed", "lhs").rows()) == [
+        ("carried_over", True, 34.0), ("litigation", True, 46.0), ("new_received", True, 3119.0), ("review", True, 351.0),
+    ]
