@@ -221,3 +221,25 @@ def test_a_version_2_warehouse_is_migrated(tmp_path):
     assert version == 3
     assert {"agency_id", "adcode", "row_order"} <= columns
     assert ordered == 0
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_an_ingest_places_reports_by_their_source_region_and_publishes_the_analyst_tables(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    (tmp_path / "changchun").mkdir()
+    _variant("000_e27b873d04397b06.txt", tmp_path / "changchun" / "c.txt", "繁峙县教育科技局", "朝阳区教育局")
+    (tmp_path / "sources.toml").write_text(
+        '[[sources]]\nname = "changchun"\npath = "changchun"\nregion = "220100"\n', encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(app, ["ingest", "--sources", str(tmp_path / "sources.toml"), "--db", str(db)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    with connect(db, read_only=True) as conn:
+        placed = conn.execute("select source, adcode, city, region_method from reports").fetchall()
+        published = conn.execute("select (select count(*) from agencies), (select count(*) from metrics), "
+                                 "(select count(*) > 0 from changes)").fetchone()
+    assert placed == [("changchun", "220104", "长春市", "declared")]
+    assert published == (1, 8, True)
