@@ -59,6 +59,9 @@ class SourceRef:
     path: str
     url: str | None = None
     http_charset: str | None = None
+    #: The sources-file entry it was found through (its name) and that entry's declared `region`.
+    source: str | None = None
+    region: str | None = None
 
 
 def read_source(source: str | Path | SourceRef) -> SourceFile:

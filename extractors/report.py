@@ -27,6 +27,7 @@ from extractors.html import parse_html
 from extractors.legacy_doc import OLE2_MAGIC, RTF_MAGIC, parse_doc
 from extractors.locate import Cell, locate_tables
 from extractors.metadata import read_metadata
+from extractors.narrative import narrative_text
 from extractors.pdf import parse_pdf
 from extractors.scan import IMAGE_SUFFIXES, html_with_pictures, is_image, local_pictures, read_image_file
 
@@ -61,7 +62,8 @@ class ExtractedReport:
     template_version: str
     requests_template_version: str
     cells: tuple[Cell, ...]
-
+    #: The prose of the preamble and sections 一, 三, 四: what the report says its numbers are.
+    narrative: str = ""
 
     def report_record(self, parser_version: str = PARSER_VERSION) -> dict[str, object]:
         """The report's metadata as plain data for the reports table."""
@@ -183,4 +185,5 @@ def _extract(source: SourceFile, document: Document, decoded: DecodedText) -> Ex
         template_version=tables.active_template,
         requests_template_version=tables.requests_template,
         cells=tuple(tables.cells),
+        narrative=narrative_text(document),
     )

@@ -348,13 +348,28 @@ def evaluate_warehouse(
     raise typer.Exit(0 if evaluation.perfect else 1)
 
 
+def _integers_shown_as_integers(relation):
+    """The relation with each DOUBLE column whose every value is whole cast to BIGINT, so that counts print
+    as 14, not 14.0 (facts.value is DOUBLE because money in 万元 has decimals). Display only."""
+    doubles = [name for name, kind in zip(relation.columns, relation.dtypes) if str(kind) == "DOUBLE"]
+    if not doubles:
+        return relation
+    whole = relation.aggregate(", ".join(f'bool_and("{c}" = trunc("{c}") and abs("{c}") < 1e15)' for c in doubles))
+    flags = whole.fetchone()
+    casts = {c for c, flag in zip(doubles, flags) if flag}
+    if not casts:
+        return relation
+    return relation.project(", ".join(f'cast("{c}" as bigint) as "{c}"' if c in casts else f'"{c}"'
+                                      for c in relation.columns))
+
+
 @app.command()
 def sql(
     query: Annotated[str, typer.Argument(help="A SQL query, e.g. \"select * from requests_wide\".")],
     db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
     max_rows: Annotated[int, typer.Option(help="Rows to print at most.")] = 100,
 ) -> None:
-    """Run a read-only SQL query against the warehouse and print the result."""
+    """Run a read-only SQL query against the warehouse and print the result (whole numbers as integers)."""
     import duckdb
 
     try:
@@ -362,7 +377,7 @@ def sql(
             relation = conn.sql(query)
             if relation is None:
                 return
-            relation.show(max_rows=max_rows, max_width=10_000)
+            _integers_shown_as_integers(relation).show(max_rows=max_rows, max_width=10_000)
     except (WarehouseLocked, FileNotFoundError) as exc:
         raise _fail("error", exc, 1) from exc
     except duckdb.Error as exc:
@@ -401,6 +416,37 @@ def report(
         f"{'' if info.region_columns else ', no regions in this warehouse'}) in {info.seconds:.1f} s",
         markup=False, highlight=False, soft_wrap=True,
     )
+
+
+@app.command()
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="parquet (partitioned by year), csv or xlsx (Chinese headers, "
+                                     "a sheet per table).", show_default=False)],
+    out: Annotated[Path, typer.Option("--out", help="The directory to write into (created if missing).",
+                                      show_default=False)],
+    db: Annotated[Path, DB_OPTION] = Path("nianbao.duckdb"),
+) -> None:
+    """Export the labelled facts, the wide views, agencies, changes and metrics for use outside DuckDB."""
+    import duckdb
+
+    from warehouse.export import FORMATS, export_warehouse
+
+    if fmt not in FORMATS:
+        raise _fail("error", f"--format {fmt!r} is not one of {', '.join(FORMATS)}", 2)
+    try:
+        with connect(db, read_only=True) as conn:
+            info = export_warehouse(conn, fmt, out)
+    except (WarehouseLocked, FileNotFoundError) as exc:
+        raise _fail("error", exc, 1) from exc
+    except duckdb.CatalogException as exc:
+        raise _fail("error", f"{db}: {exc}; a warehouse made by an older nianbao gets the analyst tables at its next "
+                    f"`nianbao ingest --db {db}`", 1) from exc
+    table = Table(title=f"nianbao export --format {fmt}", show_header=True)
+    for column in ("table", "rows", "written to"):
+        table.add_column(column, justify="right" if column == "rows" else "left")
+    for name, rows, path in info.tables:
+        table.add_row(name, str(rows), path)
+    Console().print(table)
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ from extractors.report import PARSER_VERSION
 from flows.cluster import choose_dask, extraction_runner
 from flows.pipeline import extraction_code_version, failed_batch, process_batch, records_batch
 from flows.plan import Plan, PlannedFile, plan_files
-from flows.sources import CrawlSource, DirectorySource, load_dask_settings, load_exclude, load_sources
+from flows.sources import CrawlSource, DirectorySource, load_dask_settings, load_exclude, load_sources, tag_sources
+from warehouse.analyst import refresh_analyst_tables
 from flows.summary import IngestSummary, plural
 from warehouse.run_lock import DEFAULT_RUN_LOCK_WAIT_SECONDS, run_lock
 from warehouse.staging import Staging, discard_leftovers, discard_path, publish, stage
@@ -63,7 +64,8 @@ def _batch_cache_key(context, parameters) -> str:
     """A batch is served from cache only for the same files, the same bytes and the same code."""
     digest = hashlib.sha256(f"{PARSER_VERSION}\n{extraction_code_version()}\n".encode())
     for planned in parameters["files"]:
-        digest.update(f"{planned.path}\0{planned.sha256}\0{planned.url}\0{planned.http_charset}\n".encode())
+        digest.update(f"{planned.path}\0{planned.sha256}\0{planned.url}\0{planned.http_charset}\0{planned.source}\0"
+                      f"{planned.region}\n".encode())
     return f"nianbao-extract-{digest.hexdigest()}"
 
 
@@ -124,7 +126,7 @@ def plan_files_task(paths: list[str], crawled: list[CrawledDocument], db: str, e
 )
 def extract_batch(files: list[PlannedFile]) -> LoadBatch:
     """Pure work (files in, frames out), persisted so that a retried flow run reuses it."""
-    return process_batch([SourceRef(f.path, f.url, f.http_charset) for f in files])
+    return process_batch([SourceRef(f.path, f.url, f.http_charset, f.source, f.region) for f in files])
 
 
 @task(name="crawl-source", cache_policy=NO_CACHE)
@@ -149,6 +151,7 @@ def publish_warehouse(staging: Staging, run_id: str, attempt: int, run_name: str
                       status: str, counts: dict[str, int], fetches: list[dict]) -> None:
     """Record the run and its crawl fetches in the copy, then swap the copy in for the published file."""
     with connect(staging.path) as conn:
+        refresh_analyst_tables(conn, run_id)
         record_fetches(conn, fetches)
         record_run(conn, run_id, attempt, run_name, started_at, status, counts)
     publish(staging)
@@ -239,11 +242,13 @@ def _ingest(paths: list[str] | None, db: str, sources: str | None, batch_bytes: 
     waiting = {"retries": len(lock_retry_delays), "retry_delay_seconds": lock_retry_delays}
     summary = IngestSummary(run_id=run_id, title="nianbao crawl" if source_kinds == ["crawl"] else "nianbao ingest")
     crawled: list[CrawledDocument] = []
+    crawled_by: dict[str, str] = {}
     fetches: list[dict] = []
     for source in listed:
         if isinstance(source, CrawlSource):
             outcome = crawl_source.with_options(name=f"crawl-{source.name}")(source.settings, str(raw_store_for(db)))
             crawled += outcome.documents
+            crawled_by.update({document.path: source.name for document in outcome.documents})
             fetches += outcome.records
             summary.fetches.update(record["outcome"] for record in outcome.records)
             if outcome.unreachable:
@@ -252,6 +257,7 @@ def _ingest(paths: list[str] | None, db: str, sources: str | None, batch_bytes: 
     if not paths and not listed:
         paths = [str(SAMPLES_DIR)]
     plan = plan_files_task.with_options(**waiting)(paths, crawled, db, exclude)
+    plan.to_process = tag_sources(plan.to_process, listed, crawled_by)
     _count_plan(summary, plan)
     planned_batches = batches(plan.to_process, batch_bytes, batch_files)
     logger.info(

@@ -17,8 +17,10 @@ import polars as pl
 from extractors.errors import ExtractionError
 from extractors.files import SourceRef, read_source
 from extractors.report import PARSER_VERSION, ExtractedReport, extract_report
+from transforms.agencies import place_reports
 from transforms.checks import run_checks
 from transforms.facts import build_facts, cells_frame, reports_frame
+from transforms.narrative import narrative_checks
 from warehouse.store import LoadBatch
 
 logger = logging.getLogger(__name__)
@@ -81,10 +83,15 @@ def extract_files(sources: Sequence[str | SourceRef]) -> tuple[list[ExtractedRep
 
 def process_batch(sources: Sequence[str | SourceRef]) -> LoadBatch:
     reports, files = extract_files(sources)
-    reports_df = reports_frame(report.report_record() for report in reports)
+    refs = [ref if isinstance(ref, SourceRef) else SourceRef(ref) for ref in sources]
+    declared = pl.DataFrame([(r.path, r.source, r.region) for r in refs], orient="row",
+                            schema={"source_path": pl.String, "source": pl.String, "region": pl.String}).unique("source_path")
+    narratives = pl.DataFrame([(r.report_id, r.narrative) for r in reports], orient="row",
+                              schema={"report_id": pl.String, "text": pl.String})
+    reports_df = place_reports(reports_frame(report.report_record() for report in reports), narratives, declared)
     cells_df = cells_frame(cell for report in reports for cell in report.cell_records())
     facts, outside = build_facts(reports_df, cells_df)
-    checks = run_checks(facts, outside)
+    checks = pl.concat([run_checks(facts, outside), narrative_checks(narratives, facts)]).sort("report_id", "rule", "scope")
     return LoadBatch(reports=reports_df, facts=facts, checks=checks, files=pl.DataFrame(files, schema=FILE_SCHEMA))
 
 

@@ -29,6 +29,9 @@ class PlannedFile:
     #: For a crawled file: where it came from (its report id) and the charset the server declared.
     url: str | None = None
     http_charset: str | None = None
+    #: The sources-file entry it came through and that entry's `region` (see flows/sources.py).
+    source: str | None = None
+    region: str | None = None
 
     @property
     def report_id(self) -> str:

@@ -6,6 +6,7 @@ TOML, read at run time so that an edit takes effect at the next run:
     name = "county reports"     # optional, for logs
     kind = "directory"          # the default
     path = "reports/2023"       # relative to this file
+    region = "吉林省长春市"       # optional: where its agencies are, for names such as 朝阳区 (any kind)
 
     [[sources]]
     name = "huaian"             # names the crawl's journal: keep it stable
@@ -27,13 +28,15 @@ Every problem is reported with the file and the entry it is in.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from extractors.crawl import CrawlSettings
 from extractors.fetch import FetchPolicy
 from flows.cluster import DaskSettings, parse_dask_address
+from transforms.regions import declared_region
 
 SOURCE_KINDS = ("directory", "crawl")
 #: Optional keys of a crawl source: FetchPolicy's and CrawlSettings' tunables, with their types.
@@ -52,6 +55,8 @@ class DirectorySource:
     name: str
     path: Path
     kind: str = "directory"
+    #: Where the source's agencies are (names or a GB/T 2260 code): settles names such as 朝阳区.
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,38 @@ class CrawlSource:
     name: str
     settings: CrawlSettings
     kind: str = "crawl"
+    region: str | None = None
+
+
+def _region(entry: dict, where: str) -> str | None:
+    """The entry's `region`, checked against the region library now rather than at the first report."""
+    region = entry.get("region")
+    if region is None:
+        return None
+    if not isinstance(region, str) or not region.strip():
+        raise SourcesFileError(f"{where}: `region` must be a region's name such as \"吉林省长春市\" or its six-digit code")
+    try:
+        declared_region(region.strip())
+    except ValueError as exc:
+        raise SourcesFileError(f"{where}: {exc}") from exc
+    return region.strip()
+
+
+def tag_sources(files: Sequence, listed: Sequence[DirectorySource | CrawlSource],
+                crawled_by: Mapping[str, str]) -> list:
+    """Each planned file with the name and `region` of the source it came through: a directory source
+    holding its path (the innermost, when they nest), or the crawl source that downloaded it."""
+    by_name = {source.name: source for source in listed}
+    directories = sorted((s for s in listed if isinstance(s, DirectorySource)), key=lambda s: len(s.path.parts),
+                         reverse=True)
+    tagged = []
+    for planned in files:
+        source = by_name.get(crawled_by.get(planned.path, ""))
+        if source is None:
+            path = Path(planned.path)
+            source = next((s for s in directories if path == s.path or s.path in path.parents), None)
+        tagged.append(replace(planned, source=source.name, region=source.region) if source else planned)
+    return tagged
 
 
 def _crawl_source(entry: dict, where: str) -> CrawlSource:
@@ -69,7 +106,7 @@ def _crawl_source(entry: dict, where: str) -> CrawlSource:
     patterns = entry.get("link_patterns") or None
     options = {}
     for key, value in entry.items():
-        if key in ("kind", "name", "start_urls", "allowed_domains", "link_patterns", "exclude"):
+        if key in ("kind", "name", "start_urls", "allowed_domains", "link_patterns", "exclude", "region"):
             continue
         if key not in CRAWL_OPTIONS:
             raise SourcesFileError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(CRAWL_OPTIONS))})")
@@ -86,7 +123,7 @@ def _crawl_source(entry: dict, where: str) -> CrawlSource:
         **({"link_patterns": tuple(patterns)} if patterns else {}),
         **{k: v for k, v in options.items() if k in CrawlSettings.__dataclass_fields__},
     )
-    return CrawlSource(name=name, settings=settings)
+    return CrawlSource(name=name, settings=settings, region=_region(entry, where))
 
 
 def _read(file: Path) -> dict:
@@ -162,5 +199,5 @@ def load_sources(sources_file: str | Path) -> list[DirectorySource | CrawlSource
         path = (file.parent / entry["path"]).expanduser().resolve()
         if not path.exists():
             raise SourcesFileError(f"{where}: path {entry['path']!r} does not exist (resolved to {path})")
-        sources.append(DirectorySource(name=str(entry.get("name", entry["path"])), path=path))
+        sources.append(DirectorySource(name=str(entry.get("name", entry["path"])), path=path, region=_region(entry, where)))
     return sources

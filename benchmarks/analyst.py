@@ -1,0 +1,177 @@
+"""How fast are the analyst tables? The benchmark of issue 15.
+
+Builds a warehouse of N reports directly in DuckDB (every template cell of each report's version,
+random counts; agencies in real counties of the region library, publishing over five years with
+gaps), or copies an existing one (--copy, e.g. one `benchmarks/ingest.py` loaded), then measures:
+- refresh_analyst_tables: the first, full build of agencies, changes, metrics and region_metrics, and
+  the refresh a nightly run does before it publishes after loading 500 reports (their agencies only);
+- the analyst queries on changes, metrics, region_metrics, missing_reports and the wide view, on a
+  read-only connection: the first run and the median of the next five;
+- optionally (--export) `nianbao export --format parquet` of everything, with the process's peak memory.
+
+Run from the project root:  .venv/bin/python benchmarks/analyst.py --reports 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import duckdb  # noqa: E402
+import polars as pl  # noqa: E402
+
+from transforms.regions import ancestors, regions  # noqa: E402
+from warehouse.analyst import refresh_analyst_tables  # noqa: E402
+from warehouse.store import connect  # noqa: E402
+from warehouse.template import template_cells  # noqa: E402
+
+YEARS = range(2019, 2024)
+#: Share of agency-years without a report, so that missing_reports has something to find.
+GAPS = 0.1
+QUERIES = {
+    "changes: the 100 largest rises in new requests, 2023": """
+        select agency, adcode, value, previous_value, change, change_pct from changes
+        where year = 2023 and table_code = 'requests' and row_code = 'new_received' and col_code = 'total'
+        order by change desc nulls last limit 100""",
+    "changes: every cell of one agency, 2023": """
+        select table_code, row_code, col_code, value, previous_value, change from changes
+        where agency_id = (select min(agency_id) from agencies) and year = 2023""",
+    "metrics: the 100 highest denial rates, 2023": """
+        select agency, province, city, numerator, denominator, value from metrics
+        where year = 2023 and metric = 'denial_rate' and denominator > 0
+        order by value desc limit 100""",
+    "metrics: every metric of one province's agencies, 2023": """
+        select metric, count(*), avg(value), median(value) from metrics
+        where year = 2023 and province = '河南省' group by metric order by metric""",
+    "region_metrics: denial rate per province and year": """
+        select region, year, value, reports from region_metrics
+        where level = 'province' and metric = 'denial_rate' order by region, year""",
+    "region_metrics: every metric of every county, 2023": """
+        select adcode, region, metric, value, reports from region_metrics
+        where level = 'county' and year = 2023 order by adcode, metric""",
+    "missing_reports: agencies that stopped, by province and year": """
+        select province, missing_year, count(*) from missing_reports group by all order by all""",
+    "requests_wide: per-agency totals, 2023": """
+        select agency, count(*) as reports, sum(new_received__total) as received,
+               sum(granted__total) as granted, sum(total_handled__total) as handled
+        from requests_wide where year = 2023
+        group by agency order by received desc nulls last""",
+}
+REPEATS = 5
+NIGHT = 500
+
+
+def _regions_frame() -> pl.DataFrame:
+    """Every county of the region library with its province and city: where the fake agencies are."""
+    rows = []
+    for region in regions().values():
+        if region.level != "county":
+            continue
+        chain = {r.level: r.name for r in ancestors(region)}
+        rows.append((region.adcode, chain.get("province"), chain.get("city"), region.name))
+    return pl.DataFrame(rows, schema=["adcode", "province", "city", "county"], orient="row").with_row_index("region_no")
+
+
+def build(db: Path, reports: int) -> None:
+    """A warehouse of `reports` reports of ~reports/4.5 agencies over five years, every cell a random count."""
+    agencies = int(reports / len(YEARS) / (1 - GAPS)) + 1
+    cells = pl.DataFrame([c.__dict__ for c in template_cells()]).select("template", "table_code", "item", "row_code",
+                                                                         "col_code")
+    with connect(db) as conn:
+        conn.register("_regions", _regions_frame().to_arrow())
+        conn.register("_cells", cells.to_arrow())
+        conn.execute(f"""
+            insert into reports by name
+            with candidates as (
+                select a, y, hash(a, y) % 1000 as draw from range({agencies}) t(a), range({min(YEARS)}, {max(YEARS) + 1}) u(y)
+            )
+            select printf('%016x', hash('report', a, y)) as report_id, 'bench/' || a || '/' || y || '.html' as source_path,
+                   printf('%064x', hash(a, y)) as sha256, 100000 as size_bytes,
+                   g.county || (['教育局', '财政局', '人民政府', '人民政府办公室', '卫生健康委员会'])[a % 5 + 1] as agency,
+                   y as year, case when y >= 2021 then '2021' else '2019' end as template_version,
+                   case when y >= 2021 then '2021' else '2019' end as requests_template_version,
+                   'bench' as reader, 'bench' as parser_version, 'bench' as run_id, now()::timestamp as loaded_at,
+                   'source-' || (a % 20) as source, printf('%016x', hash('agency', a)) as agency_id,
+                   g.adcode || '||' || a as agency_key, '局' as agency_kind, 'county' as admin_level,
+                   g.adcode, g.province, g.city, g.county, 'name' as region_method
+            from candidates c join _regions g on g.region_no = c.a % (select count(*) from _regions)
+            where c.draw >= {int(GAPS * 1000)}
+            limit {reports}""")
+        conn.execute("""
+            insert into facts
+            select r.report_id, c.table_code, c.item, c.row_code, c.col_code,
+                   floor(random() * 40)::double as value, 'number', null, null
+            from reports r join _cells c on c.template = case when c.table_code = 'active_disclosure'
+                                                             then r.template_version else r.requests_template_version end""")
+        conn.execute("checkpoint")
+
+
+def _timed(conn: duckdb.DuckDBPyConnection, sql: str) -> tuple[float, float, int]:
+    runs = []
+    for _ in range(1 + REPEATS):
+        started = time.perf_counter()
+        rows = conn.execute(sql).fetchall()
+        runs.append(1000 * (time.perf_counter() - started))
+    return runs[0], statistics.median(runs[1:]), len(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--reports", type=int, default=100_000)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/nianbao-bench-analyst"))
+    parser.add_argument("--copy", type=Path, help="benchmark a copy of this warehouse instead of building one")
+    parser.add_argument("--export", action="store_true", help="also time `nianbao export --format parquet`")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    db = args.work / "analyst.duckdb"
+    db.unlink(missing_ok=True)
+    started = time.perf_counter()
+    if args.copy:
+        shutil.copyfile(args.copy, db)
+    else:
+        build(db, args.reports)
+    print(f"warehouse ready in {time.perf_counter() - started:.1f} s: {db} ({db.stat().st_size / 2**20:.0f} MB)")
+    with connect(db) as conn:
+        started = time.perf_counter()
+        refresh_analyst_tables(conn)
+        refresh = time.perf_counter() - started
+        conn.execute("checkpoint")
+        # A night that reloads NIGHT reports: their agencies' rows are recomputed, the rest kept.
+        conn.execute(f"update reports set run_id = 'night' where report_id in "
+                     f"(select report_id from reports using sample {NIGHT} rows (reservoir, 7))")
+        started = time.perf_counter()
+        refresh_analyst_tables(conn, "night")
+        nightly = time.perf_counter() - started
+        conn.execute("checkpoint")
+        sizes = conn.execute("select (select count(*) from reports), (select count(*) from facts), "
+                             "(select count(*) from agencies), (select count(*) from changes), "
+                             "(select count(*) from metrics), (select count(*) from region_metrics)").fetchone()
+    print("reports {:,}, facts {:,}, agencies {:,}, changes {:,}, metrics {:,}, region_metrics {:,}".format(*sizes))
+    print(f"refresh_analyst_tables, first (everything): {refresh:.1f} s; "
+          f"after a night that loaded {NIGHT} reports: {nightly:.1f} s")
+    print(f"| query | first (ms) | median of {REPEATS} (ms) | rows |\n|---|---:|---:|---:|")
+    with connect(db, read_only=True) as conn:
+        for name, sql in QUERIES.items():
+            first, median, rows = _timed(conn, sql)
+            print(f"| {name} | {first:.0f} | {median:.0f} | {rows:,} |")
+    if args.export:
+        out = args.work / "export"
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.perf_counter()
+        subprocess.run([str(Path(sys.executable).with_name("nianbao")), "export", "--format", "parquet", "--out", str(out),
+                        "--db", str(db)], check=True, stdout=subprocess.DEVNULL)
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        print(f"nianbao export --format parquet: {time.perf_counter() - started:.1f} s, peak memory {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,245 @@
+"""The analyst layer: agencies and their regions, year-on-year changes, metrics, coverage, template order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from extractors.files import SourceRef
+from flows.pipeline import process_batch
+from flows.sources import SourcesFileError, load_sources, tag_sources
+from tests.conftest import SAMPLES
+from transforms.agencies import place_agency
+from warehouse.analyst import refresh_analyst_tables
+from warehouse.store import connect, load_batch
+from warehouse.template import rows_for
+
+SAMPLE_CODES = {
+    "繁峙县教育科技局": "140924",
+    "尖山区教体局": "230502",
+    "平顶山市教育体育局": "410400",
+    "萝北县教育局": "230421",
+    "乌拉特中旗教育局": "150824",
+}
+NEW_RECEIVED_002 = "一、本年新收政府信息公开申请数量\t\t14\t0\t0\t0\t0\t0\t14"
+
+
+def _variant(sample: str, target: Path, agency_from: str, agency_to: str, *, year: tuple[str, str] | None = None,
+             new_received: int | None = None) -> Path:
+    """A sample report re-titled for another agency name (and year), optionally with other new requests."""
+    text = (SAMPLES / sample).read_text(encoding="utf-8").replace(agency_from, agency_to)
+    if year:
+        text = text.replace(*year)
+    if new_received is not None:
+        text = text.replace(NEW_RECEIVED_002, NEW_RECEIVED_002.replace("14", str(new_received)))
+    target.write_text(text, encoding="utf-8")
+    return target
+
+
+def _load(db: Path, refs: list) -> None:
+    with connect(db) as conn:
+        load_batch(conn, process_batch(refs), "run-1")
+        refresh_analyst_tables(conn)
+
+
+@pytest.fixture(scope="module")
+def samples_db(tmp_path_factory) -> Path:
+    db = tmp_path_factory.mktemp("analyst") / "w.duckdb"
+    _load(db, sorted(str(p) for p in SAMPLES.glob("*.txt")))
+    return db
+
+
+def test_the_sample_agencies_resolve_to_their_gbt2260_codes(samples_db):
+    with connect(samples_db, read_only=True) as conn:
+        found = dict(conn.execute("select agency, adcode from reports").fetchall())
+        regions = conn.execute(
+            "select province, city, county, admin_level, region_method from reports where agency = '萝北县教育局'"
+        ).fetchone()
+        agencies = conn.execute("select count(*), count(distinct agency_id) from agencies").fetchone()
+    assert found == SAMPLE_CODES
+    assert regions == ("黑龙江省", "鹤岗市", "萝北县", "county", "name")
+    assert agencies == (5, 5)
+
+
+def test_two_name_variants_in_two_years_are_one_agency_with_both_years_in_changes(tmp_path):
+    sample = "002_54cd1b08fa028caf.txt"
+    first = _variant(sample, tmp_path / "a.txt", "平顶山市教育体育局", "洪泽区人民政府（淮安市）")
+    second = _variant(sample, tmp_path / "b.txt", "平顶山市教育体育局", "淮安市洪泽区人民政府",
+                      year=("2023", "2024"), new_received=20)
+    db = tmp_path / "w.duckdb"
+    _load(db, [str(first), str(second)])
+    with connect(db, read_only=True) as conn:
+        ids = conn.execute("select distinct agency_id, adcode from reports").fetchall()
+        agency = conn.execute(
+            "select name, names, adcode, county, admin_level, kind, first_year, last_year, reports from agencies"
+        ).fetchall()
+        change = conn.execute(
+            "select year, value, previous_value, change, change_pct from changes "
+            "where table_code = 'requests' and row_code = 'new_received' and col_code = 'total' order by year"
+        ).fetchall()
+        missing = conn.execute("select count(*) from missing_reports").fetchone()[0]
+    assert len(ids) == 1 and ids[0][1] == "320813"
+    assert agency == [("淮安市洪泽区人民政府", ["洪泽区人民政府(淮安市)", "淮安市洪泽区人民政府"], "320813", "洪泽区",
+                       "county", "人民政府", 2023, 2024, 2)]
+    assert change == [(2023, 14.0, None, None, None), (2024, 20.0, 14.0, 6.0, 42.86)]
+    assert missing == 0
+
+
+def test_an_ambiguous_name_stays_null_with_its_reason_unless_the_source_or_the_text_says_where(tmp_path):
+    report = _variant("000_e27b873d04397b06.txt", tmp_path / "c.txt", "繁峙县教育科技局", "朝阳区教育局")
+    undecided = process_batch([SourceRef(str(report))]).reports.row(0, named=True)
+    declared = process_batch([SourceRef(str(report), source="长春", region="吉林省长春市")]).reports.row(0, named=True)
+    assert undecided["adcode"] is None and undecided["province"] is None
+    assert "ambiguous: 朝阳区 is 北京市朝阳区 (110105) or 吉林省长春市朝阳区 (220104)" in undecided["region_reason"]
+    assert (declared["adcode"], declared["city"], declared["region_method"], declared["source"]) == (
+        "220104", "长春市", "declared", "长春")
+    from_text = place_agency("朝阳区教育局", None, "根据北京市政务公开工作要点，现将年度报告公布如下")
+    assert (from_text["adcode"], from_text["region_method"]) == ("110105", "text")
+    assert place_agency("教育局", None, "")["region_reason"].startswith("no_region_in_name")
+
+
+def test_traditional_characters_and_full_width_brackets_make_the_same_agency():
+    simplified = place_agency("洪泽区人民政府（淮安市）", None, "")
+    traditional = place_agency("淮安市洪澤區人民政府", None, "")
+    assert simplified["agency_id"] == traditional["agency_id"]
+    assert traditional["adcode"] == "320813"
+    township = place_agency("繁峙县砂河镇人民政府", None, "")
+    assert (township["township"], township["admin_level"], township["adcode"]) == ("砂河镇", "township", "140924")
+
+
+def test_a_sources_file_declares_a_region_per_source_and_refuses_one_it_cannot_place(tmp_path):
+    (tmp_path / "reports").mkdir()
+    good = tmp_path / "good.toml"
+    good.write_text('[[sources]]\nname = "cc"\npath = "reports"\nregion = "吉林省长春市"\n', encoding="utf-8")
+    source = load_sources(good)[0]
+    assert source.region == "吉林省长春市"
+    from flows.ingest import PlannedFile
+    tagged = tag_sources([PlannedFile(str(tmp_path / "reports" / "x.txt"), "", 0)], [source], {})
+    assert (tagged[0].source, tagged[0].region) == ("cc", "吉林省长春市")
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[sources]]\npath = "reports"\nregion = "朝阳区"\n', encoding="utf-8")
+    with pytest.raises(SourcesFileError, match=r"bad.toml: \[\[sources\]\] entry 1: region '朝阳区' must name one region"):
+        load_sources(bad)
+
+
+def test_metrics_and_their_regional_roll_up(samples_db):
+    with connect(samples_db, read_only=True) as conn:
+        metrics = dict(conn.execute(
+            "select metric, value from metrics where agency = '平顶山市教育体育局'").fetchall())
+        facts = dict(conn.execute(
+            "select row_code, value from facts f join reports r using (report_id) "
+            "where r.agency = '平顶山市教育体育局' and table_code = 'requests' and col_code = 'total'").fetchall())
+        henan = conn.execute(
+            "select region, value, reports from region_metrics "
+            "where level = 'province' and adcode = '410000' and metric = 'requests_per_report'").fetchall()
+        heilongjiang = conn.execute(
+            "select year, value, reports from region_metrics "
+            "where level = 'province' and adcode = '230000' and metric = 'requests_per_report' order by year").fetchall()
+        keys = {row[0] for row in conn.execute("select key from metric_dictionary").fetchall()}
+    handled = facts["total_handled"]
+    assert handled == 14
+    assert metrics["disclosure_rate"] == pytest.approx((facts["granted"] + facts["partially_granted"]) / handled)
+    assert metrics["not_held_rate"] == pytest.approx(facts["unable.not_held"] / handled)
+    assert metrics["requests_per_report"] == 14
+    assert metrics["review_correction_rate"] is None  # no reviews: 0 / 0 is no rate
+    assert henan == [("河南省", 14.0, 1)]
+    assert heilongjiang == [(2020, 0.0, 1), (2024, 0.0, 1)]
+    assert keys == set(metrics)
+
+
+def test_a_run_refreshes_only_its_agencies_and_ends_as_a_full_refresh(tmp_path):
+    db = tmp_path / "w.duckdb"
+    _load(db, sorted(str(p) for p in SAMPLES.glob("*.txt")))
+    later = _variant("002_54cd1b08fa028caf.txt", tmp_path / "2024.txt", "平顶山市教育体育局", "平顶山市教育体育局",
+                     year=("2023", "2024"), new_received=30)
+    tables = ("agencies", "changes", "metrics", "region_metrics")
+    with connect(db) as conn:
+        load_batch(conn, process_batch([str(later)]), "run-2")
+        refresh_analyst_tables(conn, "run-2")
+        incremental = {t: conn.execute(f"select * from {t} order by all").fetchall() for t in tables}
+        refresh_analyst_tables(conn)
+        full = {t: conn.execute(f"select * from {t} order by all").fetchall() for t in tables}
+        change = conn.execute(
+            "select previous_value, change from changes where agency = '平顶山市教育体育局' and year = 2024 "
+            "and table_code = 'requests' and row_code = 'new_received' and col_code = 'total'").fetchall()
+    assert incremental == full
+    assert change == [(14.0, 16.0)]
+
+
+def test_missing_reports_lists_an_agency_that_stopped_publishing(tmp_path):
+    sample = "002_54cd1b08fa028caf.txt"
+    reports = [
+        _variant(sample, tmp_path / "a2022.txt", "平顶山市教育体育局", "平顶山市财政局", year=("2023", "2022")),
+        _variant(sample, tmp_path / "a2023.txt", "平顶山市教育体育局", "平顶山市财政局"),
+        _variant(sample, tmp_path / "b2022.txt", "平顶山市教育体育局", "平顶山市民政局", year=("2023", "2022")),
+    ]
+    db = tmp_path / "w.duckdb"
+    _load(db, [SourceRef(str(p), source="pds") for p in reports])
+    with connect(db, read_only=True) as conn:
+        missing = conn.execute("select agency, source, adcode, last_year, missing_year from missing_reports").fetchall()
+    assert missing == [("平顶山市民政局", "pds", "410400", 2022, 2023)]
+
+
+def test_by_row_views_and_the_dictionary_carry_template_order_and_labels(samples_db):
+    with connect(samples_db, read_only=True) as conn:
+        rows = conn.execute(
+            "select row_code, row_label_zh, total from requests_by_row where agency = '平顶山市教育体育局' order by row_order"
+        ).fetchall()
+        review = conn.execute(
+            "select row_code, row_label_zh from review_litigation_by_row where agency = '萝北县教育局' order by row_order"
+        ).fetchall()
+        active = conn.execute(
+            "select count(*) from active_disclosure_by_row where agency = '萝北县教育局' and row_order is null"
+        ).fetchone()[0]
+        types = dict(conn.execute(
+            "select column_name, data_type from information_schema.columns where table_name = 'requests_wide'"
+        ).fetchall())
+        fee_type = conn.execute(
+            "select data_type from information_schema.columns "
+            "where table_name = 'active_disclosure_wide' and column_name = 'administrative_fees__amount_10k_yuan'"
+        ).fetchone()[0]
+    assert [code for code, _, _ in rows] == list(rows_for("2021", "requests"))
+    assert rows[0] == ("new_received", "一、本年新收政府信息公开申请数量", 14)
+    assert [code for code, _ in review] == ["review", "litigation_direct", "litigation_after_review"]
+    assert active == 0
+    assert types["new_received__total"] == "BIGINT" and fee_type == "DOUBLE"
+
+
+def test_a_version_2_warehouse_is_migrated(tmp_path):
+    db = tmp_path / "old.duckdb"
+    with connect(db) as conn:
+        conn.execute("alter table reports drop column agency_id; alter table cell_dictionary drop column row_order; "
+                     "update schema_info set schema_version = 2")
+    from warehouse import store
+    store._ENSURED.clear()
+    with connect(db) as conn:
+        version = conn.execute("select schema_version from schema_info").fetchone()[0]
+        columns = {r[0] for r in conn.execute("select column_name from information_schema.columns "
+                                               "where table_name in ('reports', 'cell_dictionary')").fetchall()}
+        ordered = conn.execute("select count(*) from cell_dictionary where row_order is null").fetchone()[0]
+    assert version == 3
+    assert {"agency_id", "adcode", "row_order"} <= columns
+    assert ordered == 0
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_an_ingest_places_reports_by_their_source_region_and_publishes_the_analyst_tables(tmp_path):
+    from typer.testing import CliRunner
+
+    from flows.cli import app
+
+    (tmp_path / "changchun").mkdir()
+    _variant("000_e27b873d04397b06.txt", tmp_path / "changchun" / "c.txt", "繁峙县教育科技局", "朝阳区教育局")
+    (tmp_path / "sources.toml").write_text(
+        '[[sources]]\nname = "changchun"\npath = "changchun"\nregion = "220100"\n', encoding="utf-8")
+    db = tmp_path / "w.duckdb"
+    result = CliRunner().invoke(app, ["ingest", "--sources", str(tmp_path / "sources.toml"), "--db", str(db)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    with connect(db, read_only=True) as conn:
+        placed = conn.execute("select source, adcode, city, region_method from reports").fetchall()
+        published = conn.execute("select (select count(*) from agencies), (select count(*) from metrics), "
+                                 "(select count(*) > 0 from changes)").fetchone()
+    assert placed == [("changchun", "220104", "长春市", "declared")]
+    assert published == (1, 8, True)

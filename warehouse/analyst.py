@@ -1,0 +1,225 @@
+"""The analyst layer: agencies, year-on-year changes, derived metrics and their regional roll-ups, coverage.
+
+The cross-report tables (agencies, changes, metrics, region_metrics) are rebuilt by
+refresh_analyst_tables once per run, just before it is published, so that a query on them reads a
+small, sorted table instead of joining every fact of every year. One report stands for an agency in a
+year (agency_reports: the latest loaded, when a year has several). Views that are cheap on reports
+alone (agency_reports, missing_reports) are always current.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+
+
+@dataclass(frozen=True)
+class Metric:
+    key: str
+    name_zh: str
+    name_en: str
+    formula: str
+    unit: str
+    numerator: str
+    denominator: str
+
+
+def _cell(table: str, row: str, col: str = "total") -> str:
+    return f"coalesce(sum(value) filter (where table_code = '{table}' and row_code = '{row}' and col_code = '{col}'), 0)"
+
+
+_ORG_COLUMNS = ("commercial_enterprise", "research_institution", "social_welfare_org", "legal_service_agency", "other_org")
+_HANDLED = _cell("requests", "total_handled")
+METRICS = (
+    Metric("disclosure_rate", "公开率", "Disclosure rate", "(（一）予以公开 + （二）部分公开) / （七）总计", "ratio",
+           f"{_cell('requests', 'granted')} + {_cell('requests', 'partially_granted')}", _HANDLED),
+    Metric("denial_rate", "不予公开率", "Denial rate", "（三）不予公开 (1-8) / （七）总计", "ratio",
+           "coalesce(sum(value) filter (where table_code = 'requests' and row_code like 'denied.%' "
+           "and col_code = 'total'), 0)", _HANDLED),
+    Metric("not_held_rate", "本机关不掌握率", "Information-not-held rate", "（四）1.本机关不掌握相关政府信息 / （七）总计",
+           "ratio", _cell("requests", "unable.not_held"), _HANDLED),
+    Metric("legal_person_share", "法人或其他组织申请占比", "Share of new requests from legal persons and organisations",
+           "一、本年新收: 法人或其他组织 (five columns) / 总计", "ratio",
+           " + ".join(_cell("requests", "new_received", c) for c in _ORG_COLUMNS), _cell("requests", "new_received")),
+    Metric("carry_forward_rate", "结转率", "Carry-forward rate", "四、结转下年度继续办理 / (一、本年新收 + 二、上年结转)",
+           "ratio", _cell("requests", "carried_forward"),
+           f"{_cell('requests', 'new_received')} + {_cell('requests', 'carried_over')}"),
+    Metric("review_correction_rate", "行政复议纠错率", "Administrative review correction rate",
+           "行政复议 结果纠正 / 总计", "ratio", _cell("review_litigation", "review", "corrected"),
+           _cell("review_litigation", "review")),
+    Metric("litigation_correction_rate", "行政诉讼纠错率", "Litigation correction rate",
+           "行政诉讼 结果纠正 / 总计 (未经复议直接起诉 + 复议后起诉)", "ratio",
+           f"{_cell('review_litigation', 'litigation_direct', 'corrected')} + "
+           f"{_cell('review_litigation', 'litigation_after_review', 'corrected')}",
+           f"{_cell('review_litigation', 'litigation_direct')} + {_cell('review_litigation', 'litigation_after_review')}"),
+    Metric("requests_per_report", "每份报告新收申请数", "New requests per report", "一、本年新收 总计 / reports",
+           "requests per report", _cell("requests", "new_received"), "1"),
+)
+
+TABLES = """
+create table if not exists metric_dictionary (
+    key varchar primary key, name_zh varchar, name_en varchar, formula varchar, unit varchar
+);
+create table if not exists agencies (
+    agency_id varchar primary key, name varchar, names varchar[], adcode varchar, province varchar, city varchar,
+    county varchar, township varchar, admin_level varchar, kind varchar, region_method varchar,
+    region_reason varchar, sources varchar[], first_year integer, last_year integer, reports integer
+);
+create table if not exists changes (
+    agency_id varchar, agency varchar, adcode varchar, year integer, table_code varchar, item varchar,
+    row_code varchar, col_code varchar, value double, previous_value double, change double, change_pct double,
+    report_id varchar, previous_report_id varchar
+);
+create table if not exists metrics (
+    report_id varchar, agency_id varchar, agency varchar, year integer, source varchar, adcode varchar,
+    province varchar, city varchar, county varchar, metric varchar, numerator double, denominator double,
+    value double
+);
+create table if not exists region_metrics (
+    level varchar, adcode varchar, region varchar, province varchar, city varchar, county varchar, year integer,
+    metric varchar, numerator double, denominator double, value double, reports integer
+);
+"""
+
+VIEWS = """
+create or replace view agency_reports as
+select * from reports
+where agency_id is not null
+qualify row_number() over (partition by agency_id, year order by loaded_at desc nulls last, report_id) = 1;
+
+create or replace view missing_reports as
+with latest as (select coalesce(source, '') as source_key, max(year) as latest_year from reports group by 1)
+select a.agency_id, a.agency, a.source, a.adcode, a.province, a.city, a.county, a.admin_level,
+       a.year as last_year, a.year + 1 as missing_year, a.report_id as last_report_id
+from agency_reports a
+join latest l on l.source_key = coalesce(a.source, '')
+where a.year < l.latest_year
+  and not exists (select 1 from agency_reports b where b.agency_id = a.agency_id and b.year = a.year + 1);
+"""
+
+REFRESH_AGENCIES = """
+delete from agencies;
+insert into agencies
+select agency_id,
+       arg_max(agency, year) as name,
+       list(distinct agency order by agency) as names,
+       arg_max(adcode, year) as adcode, arg_max(province, year) as province, arg_max(city, year) as city,
+       arg_max(county, year) as county, arg_max(township, year) as township,
+       arg_max(admin_level, year) as admin_level, arg_max(agency_kind, year) as kind,
+       arg_max(region_method, year) as region_method, arg_max(region_reason, year) as region_reason,
+       list(distinct source order by source) filter (where source is not null) as sources,
+       min(year) as first_year, max(year) as last_year, count(*) as reports
+from reports where agency_id is not null
+group by agency_id;
+"""
+
+#: The agencies a refresh recomputes: every one, or those of the reports a run loaded (and the agencies
+#: those reports stood for before, in case a re-extracted report changed agency).
+AFFECTED = """
+create or replace temp table _affected as
+select agency_id from reports where agency_id is not null and (cast($run_id as varchar) is null or run_id = cast($run_id as varchar))
+union
+select agency_id from changes where cast($run_id as varchar) is not null
+   and (report_id in (select report_id from reports where run_id = cast($run_id as varchar))
+        or previous_report_id in (select report_id from reports where run_id = cast($run_id as varchar)))
+union
+select agency_id from metrics where cast($run_id as varchar) is not null
+   and report_id in (select report_id from reports where run_id = cast($run_id as varchar));
+"""
+
+REFRESH_CHANGES = """
+delete from changes where agency_id in (select agency_id from _affected);
+insert into changes
+with chosen as (select agency_id, agency, adcode, year, report_id from agency_reports
+                where agency_id in (select agency_id from _affected)),
+pairs as (
+    select c.*, p.report_id as previous_report_id
+    from chosen c left join chosen p on p.agency_id = c.agency_id and p.year = c.year - 1
+)
+select x.agency_id, x.agency, x.adcode, x.year, f.table_code, f.item, f.row_code, f.col_code, f.value,
+       p.value as previous_value, f.value - p.value as change,
+       case when p.value <> 0 then round((f.value - p.value) / abs(p.value) * 100, 2) end as change_pct,
+       x.report_id, x.previous_report_id
+from pairs x
+join facts f on f.report_id = x.report_id
+left join facts p on p.report_id = x.previous_report_id and p.table_code = f.table_code and p.row_code = f.row_code
+                 and p.col_code = f.col_code
+order by f.table_code, f.row_code, f.col_code, x.year, x.agency_id;
+"""
+
+REFRESH_REGION_METRICS = """
+delete from region_metrics;
+insert into region_metrics
+with levels as (
+    select 'province' as level, substr(adcode, 1, 2) || '0000' as code, province as region, province,
+           null as city, null as county, year, metric, numerator, denominator
+    from metrics where adcode is not null
+    union all
+    select 'city', substr(adcode, 1, 4) || '00', city, province, city, null, year, metric, numerator, denominator
+    from metrics where city is not null
+    union all
+    select 'county', adcode, county, province, city, county, year, metric, numerator, denominator
+    from metrics where county is not null
+)
+select level, code as adcode, any_value(region), any_value(province), any_value(city), any_value(county), year,
+       metric, sum(numerator), sum(denominator),
+       case when sum(denominator) <> 0 then sum(numerator) / sum(denominator) end, count(*)
+from levels
+group by level, code, year, metric
+order by metric, year, level, code;
+"""
+
+
+def _refresh_metrics_sql() -> str:
+    per_report = ",\n".join(
+        f"    {{'metric': '{m.key}', 'numerator': {m.numerator}, 'denominator': {m.denominator}}}" for m in METRICS
+    )
+    return f"""
+delete from metrics where agency_id in (select agency_id from _affected);
+insert into metrics
+with chosen as (select report_id from agency_reports where agency_id in (select agency_id from _affected)),
+sums as (
+    select report_id, [
+{per_report}
+    ] as values
+    from facts
+    where report_id in (select report_id from chosen) and table_code in ('requests', 'review_litigation')
+    group by report_id
+),
+flat as (select report_id, unnest(values) as m from sums)
+select a.report_id, a.agency_id, a.agency, a.year, a.source, a.adcode, a.province, a.city, a.county,
+       m.metric, m.numerator, m.denominator,
+       case when m.denominator <> 0 then m.numerator / m.denominator end
+from flat join agency_reports a using (report_id)
+order by m.metric, a.year, a.adcode;
+"""
+
+
+def ensure_analyst_schema(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute(TABLES)
+    conn.execute(VIEWS)
+    conn.execute("delete from metric_dictionary")
+    conn.executemany("insert into metric_dictionary values (?, ?, ?, ?, ?)",
+                     [(m.key, m.name_zh, m.name_en, m.formula, m.unit) for m in METRICS])
+
+
+def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
+    """Rebuild agencies and region_metrics, and changes and metrics of the agencies whose reports the run
+    `run_id` loaded (of every agency without run_id, or when metrics is still empty), in one transaction.
+
+    A night that loads a few hundred reports into a warehouse of 100,000 recomputes only their agencies'
+    rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md).
+    """
+    conn.execute("begin transaction")
+    try:
+        if run_id is not None and conn.execute("select count(*) = 0 from metrics").fetchone()[0]:
+            run_id = None
+        conn.execute(AFFECTED, {"run_id": run_id})
+        for statement in (REFRESH_AGENCIES, REFRESH_CHANGES, _refresh_metrics_sql(), REFRESH_REGION_METRICS):
+            conn.execute(statement)
+        conn.execute("drop table _affected")
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
