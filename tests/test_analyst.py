@@ -12,6 +12,7 @@ from flows.sources import SourcesFileError, load_sources, tag_sources
 from tests.conftest import SAMPLES
 from transforms.agencies import place_agency
 from warehouse.analyst import refresh_analyst_tables
+from warehouse.schema import SCHEMA_VERSION
 from warehouse.store import connect, load_batch
 from warehouse.template import rows_for
 
@@ -206,11 +207,11 @@ def test_by_row_views_and_the_dictionary_carry_template_order_and_labels(samples
     assert types["new_received__total"] == "BIGINT" and fee_type == "DOUBLE"
 
 
-def test_a_version_2_warehouse_is_migrated(tmp_path):
+def test_a_warehouse_from_before_the_analyst_layer_is_migrated(tmp_path):
     db = tmp_path / "old.duckdb"
     with connect(db) as conn:
         conn.execute("alter table reports drop column agency_id; alter table cell_dictionary drop column row_order; "
-                     "update schema_info set schema_version = 2")
+                     "update schema_info set schema_version = 4")
     from warehouse import store
     store._ENSURED.clear()
     with connect(db) as conn:
@@ -218,7 +219,7 @@ def test_a_version_2_warehouse_is_migrated(tmp_path):
         columns = {r[0] for r in conn.execute("select column_name from information_schema.columns "
                                                "where table_name in ('reports', 'cell_dictionary')").fetchall()}
         ordered = conn.execute("select count(*) from cell_dictionary where row_order is null").fetchone()[0]
-    assert version == 3
+    assert version == SCHEMA_VERSION
     assert {"agency_id", "adcode", "row_order"} <= columns
     assert ordered == 0
 

@@ -22,7 +22,7 @@ from corpus.tables import label_style, review_table
 from extractors.scan import local_pictures
 from flows.pipeline import process_batch
 from transforms.checks import OCR_MIN_CONFIDENCE, run_checks
-from warehouse.schema import ensure_schema
+from warehouse.schema import SCHEMA_VERSION, ensure_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 HUAIAN = ROOT / "tests" / "fixtures" / "real" / "huaian-city-government-2024.pdf"
@@ -132,7 +132,7 @@ def test_an_older_warehouse_gains_the_confidence_column():
     ensure_schema(conn)
     assert conn.execute("select count(*) from information_schema.columns where table_name = 'facts' "
                         "and column_name = 'confidence'").fetchone() == (1,)
-    assert conn.execute("select schema_version from schema_info").fetchall() == [(4,)]
+    assert conn.execute("select schema_version from schema_info").fetchall() == [(SCHEMA_VERSION,)]
 
 
 # ---- accuracy -------------------------------------------------------------------------------
