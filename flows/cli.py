@@ -401,6 +401,7 @@ def report(
     """
     import duckdb
 
+    from flows.summary import plural
     from warehouse.html_report import ReportError, write_report
 
     try:
@@ -412,7 +413,7 @@ def report(
     except ReportError as exc:
         raise _fail(f"error ({exc.reason})", exc, 2) from exc
     Console().print(
-        f"wrote {info.path} ({info.size_bytes / 1e6:.1f} MB, {info.charts} charts, {info.reports} reports"
+        f"wrote {info.path} ({info.size_bytes / 1e6:.1f} MB, {plural(info.charts, 'chart')}, {plural(info.reports, 'report')}"
         f"{'' if info.region_columns else ', no regions in this warehouse'}) in {info.seconds:.1f} s",
         markup=False, highlight=False, soft_wrap=True,
     )

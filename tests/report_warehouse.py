@@ -1,7 +1,7 @@
 """Warehouses for the report's tests and benchmark: empty, one sample report, or one report's rows copied
 into many report ids with SQL (10,000 reports in seconds instead of an ingest of 10,000 files).
 
-The region columns are added here the way the analyst layer will have them (reports.adcode, province), so
+The regions are set here the way the analyst layer has them (reports.adcode, province), so
 the report can be tested with and without them.
 """
 
@@ -34,12 +34,16 @@ def one_report(db: Path) -> Path:
     return db
 
 
+def without_regions(db: Path) -> None:
+    """Reports whose agencies resolved to no region (an older load, or names no region library knows)."""
+    with connect(db) as conn:
+        conn.execute("update reports set adcode = null, province = null, city = null, county = null")
+
+
 def add_regions(db: Path) -> None:
-    """The analyst layer's region columns; the sample's agency resolves to 410400, the copies cycle REGIONS."""
+    """Regions as the analyst layer gives them: the sample's agency is in 410400, the copies cycle REGIONS."""
     regions = ", ".join(f"({i}, {_sql(code)}, {_sql(name)})" for i, (code, name) in enumerate(REGIONS))
     with connect(db) as conn:
-        conn.execute("alter table reports add column adcode varchar")
-        conn.execute("alter table reports add column province varchar")
         conn.execute(f"create temp table regions as select * from (values {regions}) v(i, adcode, province)")
         conn.execute(
             "update reports set adcode = g.adcode, province = g.province from regions g "

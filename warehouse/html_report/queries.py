@@ -1,7 +1,7 @@
 """What the HTML report shows, as SQL over the warehouse: one small aggregate per chart.
 
 Every chart reads a few dozen rows at most, whatever the size of the warehouse, so the page stays small.
-The region parts exist only when the analyst layer has added reports.adcode and reports.province.
+The region parts exist only when some report has a region (reports.adcode and reports.province).
 """
 
 from __future__ import annotations
@@ -76,13 +76,17 @@ class ReportData:
 
 
 def has_region_columns(conn: duckdb.DuckDBPyConnection) -> bool:
+    """Whether the report shows regions: the columns exist (the analyst layer) and some agency resolved, or
+    there is no report yet."""
     found = {
         row[0]
         for row in conn.execute(
             "select column_name from information_schema.columns where table_name = 'reports' and table_schema = 'main'"
         ).fetchall()
     }
-    return set(REGION_COLUMNS) <= found
+    if not set(REGION_COLUMNS) <= found:
+        return False
+    return conn.execute("select count(*) = 0 or count(province) > 0 from reports").fetchone()[0]
 
 
 def _check_warehouse(conn: duckdb.DuckDBPyConnection, db_name: str) -> None:
@@ -107,9 +111,9 @@ def _checked_selection(selection: Selection, region_columns: bool, db_name: str)
         )
     if not region_columns:
         raise ReportError(
-            "no_region_columns",
-            f"{db_name}: its reports have no region yet (no reports.adcode and reports.province columns); "
-            "load it with a nianbao that resolves regions, or leave out --region",
+            "no_regions",
+            f"{db_name}: none of its reports has a region (reports.province is empty: their agencies' names did "
+            "not resolve, see reports.region_reason); leave out --region",
         )
 
 
