@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import uuid
+from datetime import datetime
 from pathlib import Path
 
 SUFFIX_BY_CONTENT_TYPE = {
@@ -64,8 +65,30 @@ def pictures_path(page: Path) -> Path:
 
 
 def write_pictures(page: Path, pictures: dict[str, str]) -> None:
-    """Note which stored files (by name) a page's `<img src>` values were downloaded to."""
-    _write_whole(pictures_path(page), json.dumps(pictures, ensure_ascii=False, sort_keys=True).encode("utf-8"))
+    """Note which stored files (by name) a page's `<img src>` values were downloaded to.
+
+    The note is rewritten only when it changes: its modification time says when the page's pictures
+    last changed (pictures_noted_at), so that an unchanged page with new pictures is read again.
+    """
+    target, data = pictures_path(page), json.dumps(pictures, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    if not target.exists() or target.read_bytes() != data:
+        _write_whole(target, data)
+
+
+def pictures_noted_at(page: Path) -> datetime | None:
+    """When the pictures noted for a stored page last changed (local time); None when it has no note."""
+    try:
+        return datetime.fromtimestamp(pictures_path(page).stat().st_mtime)
+    except OSError:
+        return None
+
+
+def pictures_sha256(page: Path) -> str | None:
+    """The hash of a stored page's note of its pictures, None when it has none: part of what a page's reading depends on."""
+    try:
+        return hashlib.sha256(pictures_path(page).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def read_pictures(page: Path) -> dict[str, Path]:

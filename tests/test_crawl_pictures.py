@@ -18,9 +18,11 @@ from extractors.files import SourceRef
 from extractors.rawstore import pictures_path, read_pictures
 from flows.cli import app
 from flows.pipeline import process_batch
+from flows.plan import plan_files
 from tests.conftest import HTML_FIXTURES
 from tests.fake_site import FakeGovSite, Page, write_sources
 from tests.picture_pages import review_as_picture, review_png, scored
+from warehouse.store import connect, load_batch
 
 #: Beside table C's picture: a seal on another site, and an icon too small to be a table.
 OTHER_PICTURES = ("<img src='http://other.example.org/seal.png' width='300' height='300'/>"
@@ -75,6 +77,33 @@ def test_a_page_that_shows_its_table_as_a_picture_has_its_same_site_pictures_dow
     assert stored["review.png"].suffix == ".png"
     text = next(d for d in outcome.documents if d.url.endswith("/text.html"))
     assert not pictures_path(tmp_path / "raw" / text.path.rsplit("/", 1)[1]).exists()
+
+
+def test_a_failed_picture_page_is_read_again_when_a_later_crawl_gets_its_pictures(tmp_path):
+    """The page's bytes are the same, but what it reads as is not: neither unchanged nor still failing."""
+    db, raw = str(tmp_path / "w.duckdb"), tmp_path / "raw"
+    with FakeGovSite() as site:
+        _serve_picture_report(site, _png(800, 400))
+        missing = site.pages.pop("/ndbg/review.png")
+        policy = FetchPolicy(allowed_domains=("127.0.0.1",), delay_seconds=0.01, allow_private_addresses=True)
+        settings = CrawlSettings("fake-gov", (f"{site.root}/ndbg/index.html",), policy)
+
+        def crawl_and_plan():
+            documents = crawl(settings, raw).documents
+            return documents, plan_files([], documents, db)
+
+        documents, plan = crawl_and_plan()
+        page = next(d.path for d in documents if d.url.endswith("/picture.html"))
+        batch = process_batch([SourceRef(f.path, f.url) for f in plan.to_process])
+        with connect(db) as conn:
+            load_batch(conn, batch, "run-1")
+        assert dict(batch.files.select("path", "status").rows())[page] == "failed"
+
+        assert crawl_and_plan()[1].still_failing[0].path == page  # nothing new: not read again
+        site.pages["/ndbg/review.png"] = missing
+        plan = crawl_and_plan()[1]
+    assert [(f.path, plan.novelty[f.path]) for f in plan.to_process] == [(page, "changed")]
+    assert len(plan.unchanged) == 1 and not plan.still_failing
 
 
 @pytest.mark.slow
