@@ -3,8 +3,9 @@
 Listing pages (and their pagination) are read for links whose text or URL looks like an
 annual report; each report page is downloaded, and so are the report attachments it links
 to. A report page with no readable attachment whose own text makes no report (its tables are
-pictures) has its pictures downloaded too, through the same rules, for OCR. Every fetch is appended to a journal beside the raw store, so that a crawl killed half
-way resumes where it stopped, and the next crawl sends conditional requests.
+pictures) has its pictures downloaded too, through the same rules, for OCR. Every fetch is
+appended to a journal beside the raw store, so that a crawl killed half way resumes where it
+stopped, and the next crawl sends conditional requests.
 """
 
 from __future__ import annotations
@@ -220,8 +221,13 @@ class _Crawl:
     def _fetch_pictures(self, record: dict, body: bytes, pictures: list[tuple[str, str]]) -> None:
         """Download the pictures of a page whose own text makes no report (its tables are pictures), and
         note them beside the page in the raw store, where extraction looks for them."""
+        if not pictures:
+            return
         source = SourceFile(record["raw_path"], body, url=record["url"], http_charset=record.get("http_charset"))
-        if not pictures or text_yields_report(source):
+        try:
+            if text_yields_report(source):
+                return
+        except Exception:  # a bug reading the page must not stop the crawl: its extraction reports it, for this page
             return
         stored = {}
         for src, url in pictures[:MAX_PAGES]:
