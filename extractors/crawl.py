@@ -2,8 +2,10 @@
 
 Listing pages (and their pagination) are read for links whose text or URL looks like an
 annual report; each report page is downloaded, and so are the report attachments it links
-to. Every fetch is appended to a journal beside the raw store, so that a crawl killed half
-way resumes where it stopped, and the next crawl sends conditional requests.
+to. A report page with no readable attachment whose own text makes no report (its tables are
+pictures) has its pictures downloaded too, through the same rules, for OCR. Every fetch is
+appended to a journal beside the raw store, so that a crawl killed half way resumes where it
+stopped, and the next crawl sends conditional requests.
 """
 
 from __future__ import annotations
@@ -25,14 +27,17 @@ from lxml import etree
 from extractors.decode import decode_bytes
 from extractors.errors import ExtractionError
 from extractors.fetch import Fetcher, FetchPolicy, FetchResult
-from extractors.files import REPORT_SUFFIXES
-from extractors.rawstore import RawStore, suffix_for
+from extractors.files import REPORT_SUFFIXES, SourceFile
+from extractors.rawstore import RawStore, suffix_for, write_pictures
+from extractors.report import text_yields_report
+from extractors.scan import MAX_PAGES, MIN_PICTURE, is_image
 
 DEFAULT_LINK_PATTERNS = ("年度报告", "年报")
 #: Links that page through a listing. Not 首页: on most sites that is the site's home page.
 PAGINATION_TEXT = re.compile(r"^(下一页|下页|上一页|上页|\d{1,4})$")
 ATTACHMENT_SUFFIXES = frozenset({".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps"})
 _SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
+_PIXELS = re.compile(r"\s*(\d+)\s*(px)?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,7 @@ class _Crawl:
             record, body = self.visit(url, "listing")
             if body is None:
                 continue
-            for link, text in _links(record, body):
+            for link, text in _links(_page(record, body)):
                 if self._is_report_link(link, text):
                     if link not in report_urls:
                         report_urls.append(link)
@@ -200,15 +205,36 @@ class _Crawl:
             return []
         if not _is_html(record):
             return [_document(record)]
+        page = _page(record, body)
         attachments = [
-            link for link, _ in _links(record, body) if Path(urlsplit(link).path).suffix.lower() in ATTACHMENT_SUFFIXES
+            link for link, _ in _links(page) if Path(urlsplit(link).path).suffix.lower() in ATTACHMENT_SUFFIXES
         ]
         readable = []
         for link in dict.fromkeys(attachments):
             attachment, content = self.visit(link, "attachment")
             if content is not None and Path(attachment["raw_path"]).suffix in REPORT_SUFFIXES:
                 readable.append(_document(attachment))
+        if not readable:
+            self._fetch_pictures(record, body, _pictures(page))
         return readable or [_document(record)]
+
+    def _fetch_pictures(self, record: dict, body: bytes, pictures: list[tuple[str, str]]) -> None:
+        """Download the pictures of a page whose own text makes no report (its tables are pictures), and
+        note them beside the page in the raw store, where extraction looks for them."""
+        if not pictures:
+            return
+        source = SourceFile(record["raw_path"], body, url=record["url"], http_charset=record.get("http_charset"))
+        try:
+            if text_yields_report(source):
+                return
+        except Exception:  # a bug reading the page must not stop the crawl: its extraction reports it, for this page
+            return
+        stored = {}
+        for src, url in pictures[:MAX_PAGES]:
+            picture, content = self.visit(url, "image")
+            if content is not None and is_image(content):
+                stored[src] = Path(picture["raw_path"]).name
+        write_pictures(Path(record["raw_path"]), stored)
 
 
 def crawl(settings: CrawlSettings, raw_root: str | Path) -> CrawlOutcome:
@@ -235,21 +261,47 @@ def _document(record: dict) -> CrawledDocument:
     return CrawledDocument(path=record["raw_path"], url=record["url"], http_charset=record.get("http_charset"))
 
 
-def _links(record: dict, body: bytes) -> list[tuple[str, str]]:
-    """(absolute URL without fragment, link text) of every followable link on a page."""
+def _page(record: dict, body: bytes) -> tuple[etree._Element | None, str]:
+    """A fetched page's tree (None when it is no HTML) and the URL its relative links start from."""
+    base = record.get("final_url") or record["url"]
     try:
         text = decode_bytes(record["url"], body, is_html=True, http_charset=record.get("http_charset")).text
-    except ExtractionError:
-        return []
-    try:
-        page = lxml.html.document_fromstring(text)
-    except (etree.ParserError, ValueError):
-        return []
-    base = record.get("final_url") or record["url"]
+        return lxml.html.document_fromstring(text), base
+    except (ExtractionError, etree.ParserError, ValueError):
+        return None, base
+
+
+def _links(page: tuple[etree._Element | None, str]) -> list[tuple[str, str]]:
+    """(absolute URL without fragment, link text) of every followable link on a page."""
+    root, base = page
     links = []
-    for anchor in page.iter("a"):
+    for anchor in root.iter("a") if root is not None else ():
         href = (anchor.get("href") or "").strip()
         if not href or href.lower().startswith(_SKIPPED_SCHEMES):
             continue
         links.append((urldefrag(urljoin(base, href)).url, " ".join(anchor.text_content().split())))
     return links
+
+
+def _pictures(page: tuple[etree._Element | None, str]) -> list[tuple[str, str]]:
+    """(src as written, absolute URL) of each picture on a page that may be a table, each src once.
+
+    Inline data: pictures are left out, and so are those whose declared width or height is an icon's.
+    """
+    root, base = page
+    pictures: dict[str, str] = {}
+    for picture in root.iter("img") if root is not None else ():
+        src = picture.get("src") or ""
+        if not src.strip() or src.strip().lower().startswith(("data:", *_SKIPPED_SCHEMES)) or _declared_small(picture):
+            continue
+        pictures.setdefault(src, urldefrag(urljoin(base, src.strip())).url)
+    return list(pictures.items())
+
+
+def _declared_small(picture: etree._Element) -> bool:
+    """Whether the page gives the picture a size in pixels below any table's (logos, icons, spacers)."""
+    for attribute, least in (("height", MIN_PICTURE[0]), ("width", MIN_PICTURE[1])):
+        declared = _PIXELS.fullmatch(picture.get(attribute) or "")
+        if declared and int(declared.group(1)) < least:
+            return True
+    return False

@@ -29,7 +29,9 @@ from extractors.locate import Cell, locate_tables
 from extractors.metadata import read_metadata
 from extractors.narrative import narrative_text
 from extractors.pdf import parse_pdf
-from extractors.scan import IMAGE_SUFFIXES, html_with_pictures, is_image, local_pictures, read_image_file
+from extractors.scan import (
+    IMAGE_SUFFIXES, crawled_pictures, html_with_pictures, is_image, local_pictures, read_image_file,
+)
 
 #: Bump when a change to extraction can change what a file yields: files loaded by an
 #: older parser are then extracted again instead of being skipped as unchanged.
@@ -132,10 +134,11 @@ def read_documents(source: SourceFile) -> tuple[Iterator[Document], DecodedText]
 
 
 def _html_documents(source: SourceFile, document: Document) -> Iterator[Document]:
-    """The page as it is, then, when that does not yield the tables, with its local pictures OCRed
-    in place (a crawled page's pictures are not downloaded, so only local files have them)."""
+    """The page as it is, then, when that does not yield the tables, with its pictures OCRed in place:
+    a local page's files beside it, a crawled page's the crawl downloaded into the raw store."""
     yield document
-    pictures = [] if source.url else local_pictures(source.path, document.pictures)
+    find = crawled_pictures if source.url else local_pictures
+    pictures = find(source.path, document.pictures)
     if pictures:
         yield html_with_pictures(source.path, document, pictures)
 
@@ -144,6 +147,16 @@ def read_document(source: SourceFile) -> tuple[Document, DecodedText]:
     """Decode and parse; a .txt that is really an HTML page is read as HTML."""
     documents, decoded = read_documents(source)
     return next(documents), decoded
+
+
+def text_yields_report(source: SourceFile) -> bool:
+    """Whether a page's own text, its pictures left unread, makes a report: if not, a crawl fetches its pictures."""
+    try:
+        document, decoded = read_document(source)
+        _extract(source, document, decoded)
+    except ExtractionError:
+        return False
+    return True
 
 
 def extract_report(source: SourceFile) -> ExtractedReport:

@@ -21,6 +21,7 @@ from extractors.document import Document
 from extractors.errors import CorruptImage, ExtractionError, ImageTooLarge, NoTextFound, TooManyPages
 from extractors.ocr import PAGE_DPI, OcrBox, read_pages
 from extractors.pdf import boxes_page, text_document
+from extractors.rawstore import read_pictures
 
 #: Pixels a page image may have (A4 at 600 dpi is 35 million).
 MAX_PIXELS = 40_000_000
@@ -32,7 +33,7 @@ READER_HTML = "html/rapidocr"
 _MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _POINTS_PER_PIXEL = 72 / PAGE_DPI
 #: (height, width) in pixels below which a page's picture is an icon or a logo, not a table: not OCRed.
-_MIN_PICTURE = (60, 200)
+MIN_PICTURE = (60, 200)
 
 
 def is_image(data: bytes) -> bool:
@@ -142,6 +143,13 @@ def local_pictures(path: str, pictures: list[tuple[int, str]]) -> list[tuple[int
     return found
 
 
+def crawled_pictures(path: str, pictures: list[tuple[int, str]]) -> list[tuple[int, Path]]:
+    """The pictures of a crawled HTML page that the crawl downloaded beside it into the raw store
+    (extractors/rawstore.py notes them by src): (block index, file)."""
+    downloaded = read_pictures(Path(path))
+    return [(index, downloaded[src]) for index, src in pictures if src in downloaded and downloaded[src].is_file()]
+
+
 def html_with_pictures(path: str, document: Document, pictures: list[tuple[int, Path]]) -> Document:
     """The HTML page with each picture's OCRed paragraphs and rows in its place: html/rapidocr."""
     if len(pictures) > MAX_PAGES:
@@ -152,7 +160,7 @@ def html_with_pictures(path: str, document: Document, pictures: list[tuple[int, 
             images = image_file_pages(str(file), file.read_bytes())
         except ExtractionError as exc:
             raise type(exc)(path, f"its picture {file.name}: {exc.problem}") from exc
-        images = [image for image in images if image.shape[0] >= _MIN_PICTURE[0] and image.shape[1] >= _MIN_PICTURE[1]]
+        images = [image for image in images if image.shape[0] >= MIN_PICTURE[0] and image.shape[1] >= MIN_PICTURE[1]]
         if images:
             blocks[index:index] = scanned_document(images, READER_HTML).blocks
     return Document(blocks, reader=READER_HTML, container_title=document.container_title)

@@ -65,7 +65,7 @@ def _batch_cache_key(context, parameters) -> str:
     digest = hashlib.sha256(f"{PARSER_VERSION}\n{extraction_code_version()}\n".encode())
     for planned in parameters["files"]:
         digest.update(f"{planned.path}\0{planned.sha256}\0{planned.url}\0{planned.http_charset}\0{planned.source}\0"
-                      f"{planned.region}\n".encode())
+                      f"{planned.region}\0{planned.pictures_sha256}\n".encode())
     return f"nianbao-extract-{digest.hexdigest()}"
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from extractors.crawl import CrawledDocument
 from extractors.files import discover
+from extractors.rawstore import pictures_noted_at, pictures_sha256
 from extractors.report import PARSER_VERSION, report_id_for
 from flows.pipeline import file_record
 from warehouse.store import connect, is_empty_file, known_files, loaded_files_with_hashes
@@ -36,6 +37,16 @@ class PlannedFile:
     @property
     def report_id(self) -> str:
         return report_id_for(self.url or self.path)
+
+    @property
+    def pictures_sha256(self) -> str | None:
+        """For a crawled page whose pictures the crawl downloaded: the hash of its note of them (extractors/rawstore.py)."""
+        return pictures_sha256(Path(self.path)) if self.url else None
+
+    def pictures_changed_since(self, when: datetime) -> bool:
+        """Whether the crawl downloaded other pictures for this page since `when`: the same page then reads otherwise."""
+        noted = pictures_noted_at(Path(self.path)) if self.url else None
+        return noted is not None and noted > when
 
 
 @dataclass(frozen=True)
@@ -103,7 +114,8 @@ def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str, exclud
     plan.records = [r for r in plan.records if _differs(r, known.get(r["path"]))]
     for planned in _without_duplicates(candidates, known, loaded_elsewhere, plan):
         before = known.get(planned.path)
-        same = before is not None and before.sha256 == planned.sha256 and before.parser_version == PARSER_VERSION
+        same = (before is not None and before.sha256 == planned.sha256 and before.parser_version == PARSER_VERSION
+                and not planned.pictures_changed_since(before.updated_at))
         if same and before.status == "loaded":
             plan.unchanged.append(planned.path)
         elif same and before.status == "failed":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import flows.ingest
+from extractors.rawstore import write_pictures
 from flows.ingest import PlannedFile, _batch_cache_key
 
 BATCH = [PlannedFile("/reports/a.html", "aa" * 32, 10), PlannedFile("/reports/b.html", "bb" * 32, 20)]
@@ -38,3 +39,15 @@ def test_an_edit_to_the_extraction_code_is_never_served_from_cache(monkeypatch):
     before = key()
     monkeypatch.setattr(flows.ingest, "extraction_code_version", lambda: "edited")
     assert key() != before
+
+
+def test_a_crawled_page_with_other_pictures_is_never_served_from_cache(tmp_path):
+    page = tmp_path / "raw" / ("dd" * 32 + ".html")
+    page.parent.mkdir()
+    page.write_text("<img src='t.png'>", encoding="utf-8")
+    crawled = [PlannedFile(str(page), "dd" * 32, 17, url="http://example.gov.cn/ndbg/1.html")]
+    without = key(crawled)
+    write_pictures(page, {"t.png": "ee.png"})
+    with_one = key(crawled)
+    write_pictures(page, {"t.png": "ff.png"})
+    assert len({without, with_one, key(crawled)}) == 3

@@ -4,7 +4,6 @@ in checks; bad images refused with their own reasons."""
 from __future__ import annotations
 
 import io
-import random
 import struct
 import zlib
 from pathlib import Path
@@ -12,22 +11,20 @@ from pathlib import Path
 import duckdb
 import polars as pl
 import pytest
-from lxml import etree
 from PIL import Image
 
-from corpus.report import make_report
-from corpus.scan import font_file, table_picture
+from corpus.scan import font_file
 from corpus.synth import generate
-from corpus.tables import label_style, review_table
 from extractors.scan import local_pictures
 from flows.pipeline import process_batch
+from tests.picture_pages import KEY, review_as_picture, review_png
+from tests.picture_pages import scored as _scored
 from transforms.checks import OCR_MIN_CONFIDENCE, run_checks
 from warehouse.schema import SCHEMA_VERSION, ensure_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 HUAIAN = ROOT / "tests" / "fixtures" / "real" / "huaian-city-government-2024.pdf"
 HUAIAN_FACTS = ROOT / "tests" / "data" / "real" / "huaian-city-government-2024.facts.csv"
-KEY = ["table_code", "row_code", "col_code"]
 needs_font = pytest.mark.skipif(font_file() is None, reason="no CJK font to draw scans: apt-get install fonts-wqy-zenhei")
 
 
@@ -137,23 +134,6 @@ def test_an_older_warehouse_gains_the_confidence_column():
 
 # ---- accuracy -------------------------------------------------------------------------------
 
-def _scored(facts: pl.DataFrame, checks: pl.DataFrame, truth: pl.DataFrame) -> pl.DataFrame:
-    """Truth cells with right (same kind and value) and flagged (an ocr_* check names the cell)."""
-    flagged = (
-        checks.filter(~pl.col("passed") & pl.col("rule").str.starts_with("ocr_"))
-        .select("report_id", pl.col("scope").str.split("/").list.to_struct(fields=KEY).alias("cell"))
-        .unnest("cell").unique().with_columns(flagged=pl.lit(True))
-    )
-    got = facts.join(flagged, on=["report_id", *KEY], how="left").with_columns(pl.col("flagged").fill_null(False))
-    scored = truth.join(got, on=["report_id", *KEY], how="left", suffix="_read")
-    same_value = (pl.col("value") - pl.col("value_read")).abs().fill_null(0) < 1e-9
-    return scored.with_columns(
-        right=(pl.col("value_kind") == pl.col("value_kind_read"))
-        & (pl.col("value").is_null() == pl.col("value_read").is_null()) & same_value,
-        flagged=pl.col("flagged").fill_null(False),
-    )
-
-
 @pytest.mark.slow
 @needs_font
 def test_synthetic_scans_are_read_right_or_flagged(tmp_path):
@@ -178,24 +158,14 @@ def test_synthetic_scans_are_read_right_or_flagged(tmp_path):
 @needs_font
 def test_a_table_shown_as_a_picture_in_an_html_page_is_read_in_its_place(tmp_path):
     """An HTML report whose table C is a picture beside the page: read by OCR where the <img> stands."""
-    report = make_report(0, 7, ("html",))
-    texts = {key: printed.text for key, printed in zip(report.keys.keys, report.printed)}
-    table_picture(review_table(texts, label_style(random.Random(0)))).save(tmp_path / "review.png")
-    root = etree.fromstring(report.rendered.data, etree.HTMLParser())
-    table = next(t for t in root.iter("table") if "行政复议" in "".join(t.itertext()) and not t.findall(".//table"))
-    picture = etree.Element("img", src="review.png")
-    picture.tail = table.tail
-    table.getparent().replace(table, picture)
+    picture_page = review_as_picture("review.png")
+    (tmp_path / "review.png").write_bytes(review_png(picture_page))
     page = tmp_path / "report.html"
-    page.write_bytes(etree.tostring(root, method="html", encoding=report.rendered.encoding or "utf-8"))
+    page.write_bytes(picture_page.html)
 
     batch = process_batch([str(page)])
     assert batch.reports["reader"].to_list() == ["html/rapidocr"]
-    truth = (
-        pl.DataFrame({"table_code": report.keys.tables, "row_code": report.keys.rows, "col_code": report.keys.cols,
-                      "value_kind": [p.kind for p in report.printed], "value": [p.value for p in report.printed]})
-        .with_columns(report_id=pl.lit(batch.reports["report_id"][0]))
-    )
+    truth = picture_page.truth.with_columns(report_id=pl.lit(batch.reports["report_id"][0]))
     scored = _scored(batch.facts, batch.checks, truth)
     review = scored.filter(pl.col("table_code") == "review_litigation")
     assert review.height == 15 and review["confidence"].null_count() == 0

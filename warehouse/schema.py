@@ -123,7 +123,7 @@ create table if not exists fetches (
     crawl_id varchar not null,
     source varchar not null,            -- the crawl source's name in the sources file
     url varchar not null,
-    kind varchar not null,              -- listing / report / attachment
+    kind varchar not null,              -- listing / report / attachment / image
     outcome varchar not null,           -- downloaded / not_modified / refused / failed
     final_url varchar,
     status integer,
