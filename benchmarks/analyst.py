@@ -107,9 +107,9 @@ def build(db: Path, reports: int) -> None:
             where c.draw >= {int(GAPS * 1000)}
             limit {reports}""")
         conn.execute("""
-            insert into facts
+            insert into facts by name
             select r.report_id, c.table_code, c.item, c.row_code, c.col_code,
-                   floor(random() * 40)::double as value, 'number', null, null
+                   floor(random() * 40)::double as value, 'number' as value_kind
             from reports r join _cells c on c.template = case when c.table_code = 'active_disclosure'
                                                              then r.template_version else r.requests_template_version end""")
         conn.execute("checkpoint")
