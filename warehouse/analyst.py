@@ -225,9 +225,15 @@ def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None)
                              "where table_name = 'changes'").fetchone()[0]
     unordered = 0 if appended is None else unordered + appended
     if unordered > REORDER_SHARE * conn.execute("select count(*) from changes").fetchone()[0]:
-        conn.execute(f"create or replace table changes as select * from changes order by {CHANGES_ORDER}")
-        unordered = 0
-    conn.execute("insert or replace into analyst_order values ('changes', ?)", [unordered])
+        reorder_changes(conn)
+    else:
+        conn.execute("insert or replace into analyst_order values ('changes', ?)", [unordered])
+
+
+def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite `changes` in CHANGES_ORDER (the rows appended by incremental refreshes put back in place)."""
+    conn.execute(f"create or replace table changes as select * from changes order by {CHANGES_ORDER}")
+    conn.execute("insert or replace into analyst_order values ('changes', 0)")
 
 
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
