@@ -199,8 +199,16 @@ def test_changes_is_stored_in_agency_blocks_and_an_incremental_refresh_keeps_it_
         refresh_analyst_tables(conn, "run-2")
         stored, ordered = _stored_order(conn)
         unordered = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
+        # A warehouse whose changes predates the order (no count) is rewritten at its next refresh.
+        conn.execute("delete from analyst_order")
+        monkeypatch.setattr(analyst, "REORDER_SHARE", 1.0)
+        refresh_analyst_tables(conn, "run-2")
+        upgraded = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
+        stored_upgraded, ordered_upgraded = _stored_order(conn)
     assert stored == ordered
     assert unordered == (0,)
+    assert upgraded == (0,)
+    assert stored_upgraded == ordered_upgraded
 
 
 def test_missing_reports_lists_an_agency_that_stopped_publishing(tmp_path):

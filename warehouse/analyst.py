@@ -220,10 +220,13 @@ def ensure_analyst_schema(conn: duckdb.DuckDBPyConnection) -> None:
 
 def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None) -> None:
     """Count the rows an incremental refresh appended out of order (`appended`; None after a full refresh,
-    which wrote every row in order) and rewrite `changes` in CHANGES_ORDER once they pass REORDER_SHARE."""
-    unordered = conn.execute("select coalesce(max(unordered_rows), 0) from analyst_order "
-                             "where table_name = 'changes'").fetchone()[0]
-    unordered = 0 if appended is None else unordered + appended
+    which wrote every row in order) and rewrite `changes` in CHANGES_ORDER once they pass REORDER_SHARE
+    (at once in a warehouse whose `changes` was written before this order, which has no count)."""
+    counted = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
+    if appended is not None and counted is None:  # changes was written before this order existed
+        reorder_changes(conn)
+        return
+    unordered = 0 if appended is None else counted[0] + appended
     if unordered > REORDER_SHARE * conn.execute("select count(*) from changes").fetchone()[0]:
         reorder_changes(conn)
     else:
