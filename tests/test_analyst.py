@@ -11,7 +11,8 @@ from flows.pipeline import process_batch
 from flows.sources import SourcesFileError, load_sources, tag_sources
 from tests.conftest import SAMPLES
 from transforms.agencies import place_agency
-from warehouse.analyst import refresh_analyst_tables
+from warehouse import analyst
+from warehouse.analyst import CHANGES_ORDER, refresh_analyst_tables
 from warehouse.schema import SCHEMA_VERSION
 from warehouse.store import connect, load_batch
 from warehouse.template import rows_for
@@ -166,6 +167,48 @@ def test_a_run_refreshes_only_its_agencies_and_ends_as_a_full_refresh(tmp_path):
             "and table_code = 'requests' and row_code = 'new_received' and col_code = 'total'").fetchall()
     assert incremental == full
     assert change == [(14.0, 16.0)]
+
+
+def _stored_order(conn) -> tuple[list, list]:
+    """changes as stored (by rowid) and as sorted in CHANGES_ORDER, as (year, block, cell, agency) keys."""
+    key = f"{CHANGES_ORDER}, rowid"
+    stored = conn.execute(f"select {CHANGES_ORDER} from changes order by rowid").fetchall()
+    return stored, conn.execute(f"select {CHANGES_ORDER} from changes order by {key}").fetchall()
+
+
+def test_changes_is_stored_in_agency_blocks_and_an_incremental_refresh_keeps_it_so(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    _load(db, sorted(str(p) for p in SAMPLES.glob("*.txt")))
+    later = _variant("002_54cd1b08fa028caf.txt", tmp_path / "2024.txt", "平顶山市教育体育局", "平顶山市教育体育局",
+                     year=("2023", "2024"), new_received=30)
+    with connect(db) as conn:
+        stored, ordered = _stored_order(conn)
+        assert stored == ordered and len(stored) > 500
+        load_batch(conn, process_batch([str(later)]), "run-2")
+        # Under the share, the agency's rows (both its years) are appended as a sorted run after the rest.
+        monkeypatch.setattr(analyst, "REORDER_SHARE", 1.0)
+        refresh_analyst_tables(conn, "run-2")
+        agency_rows = conn.execute("select count(*) from changes where agency = '平顶山市教育体育局'").fetchone()[0]
+        unordered = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
+        tail = conn.execute(f"select agency, {CHANGES_ORDER} from changes order by rowid offset "
+                            f"(select count(*) - {agency_rows} from changes)").fetchall()
+        assert unordered == (agency_rows,)
+        assert {row[0] for row in tail} == {"平顶山市教育体育局"} and [r[1:] for r in tail] == sorted(r[1:] for r in tail)
+        # Past the share (that agency is a third of the rows), the table is rewritten in order.
+        monkeypatch.setattr(analyst, "REORDER_SHARE", 0.25)
+        refresh_analyst_tables(conn, "run-2")
+        stored, ordered = _stored_order(conn)
+        unordered = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
+        # A warehouse whose changes predates the order (no count) is rewritten at its next refresh.
+        conn.execute("delete from analyst_order")
+        monkeypatch.setattr(analyst, "REORDER_SHARE", 1.0)
+        refresh_analyst_tables(conn, "run-2")
+        upgraded = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
+        stored_upgraded, ordered_upgraded = _stored_order(conn)
+    assert stored == ordered
+    assert unordered == (0,)
+    assert upgraded == (0,)
+    assert stored_upgraded == ordered_upgraded
 
 
 def test_missing_reports_lists_an_agency_that_stopped_publishing(tmp_path):

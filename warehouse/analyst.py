@@ -76,6 +76,9 @@ create table if not exists metrics (
     province varchar, city varchar, county varchar, metric varchar, numerator double, denominator double,
     value double
 );
+create table if not exists analyst_order (
+    table_name varchar primary key, unordered_rows bigint
+);
 create table if not exists region_metrics (
     level varchar, adcode varchar, region varchar, province varchar, city varchar, county varchar, year integer,
     metric varchar, numerator double, denominator double, value double, reports integer
@@ -128,9 +131,19 @@ select agency_id from metrics where cast($run_id as varchar) is not null
    and report_id in (select report_id from reports where run_id = cast($run_id as varchar));
 """
 
-REFRESH_CHANGES = """
-delete from changes where agency_id in (select agency_id from _affected);
+#: The order `changes` is stored in: each year's rows in 16 blocks of agencies (the first hex digit of
+#: agency_id), each block by cell. DuckDB's min/max zone maps then skip most row groups both for one agency's
+#: cells (its year and block) and for one cell across agencies (its year, then a few rows in each block);
+#: ordered by cell alone, a question about one agency read the whole year (BENCHMARKS.md).
+CHANGES_ORDER = "year, left(agency_id, 1), table_code, row_code, col_code, agency_id"
+#: An incremental refresh appends its agencies' rows in that order after the rest, a run of their own that
+#: every query on one agency also reads; when such rows pass this share of the table, it is rewritten in order.
+REORDER_SHARE = 0.25
+
+DELETE_CHANGES = "delete from changes where agency_id in (select agency_id from _affected)"
+INSERT_CHANGES = f"""
 insert into changes
+select * from (
 with chosen as (select agency_id, agency, adcode, year, report_id from agency_reports
                 where agency_id in (select agency_id from _affected)),
 pairs as (
@@ -145,7 +158,8 @@ from pairs x
 join facts f on f.report_id = x.report_id
 left join facts p on p.report_id = x.previous_report_id and p.table_code = f.table_code and p.row_code = f.row_code
                  and p.col_code = f.col_code
-order by f.table_code, f.row_code, f.col_code, x.year, x.agency_id;
+)
+order by {CHANGES_ORDER};
 """
 
 REFRESH_REGION_METRICS = """
@@ -204,6 +218,27 @@ def ensure_analyst_schema(conn: duckdb.DuckDBPyConnection) -> None:
                      [(m.key, m.name_zh, m.name_en, m.formula, m.unit) for m in METRICS])
 
 
+def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None) -> None:
+    """Count the rows an incremental refresh appended out of order (`appended`; None after a full refresh,
+    which wrote every row in order) and rewrite `changes` in CHANGES_ORDER once they pass REORDER_SHARE
+    (at once in a warehouse whose `changes` was written before this order, which has no count)."""
+    counted = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
+    if appended is not None and counted is None:  # changes was written before this order existed
+        reorder_changes(conn)
+        return
+    unordered = 0 if appended is None else counted[0] + appended
+    if unordered > REORDER_SHARE * conn.execute("select count(*) from changes").fetchone()[0]:
+        reorder_changes(conn)
+    else:
+        conn.execute("insert or replace into analyst_order values ('changes', ?)", [unordered])
+
+
+def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
+    """Rewrite `changes` in CHANGES_ORDER (the rows appended by incremental refreshes put back in place)."""
+    conn.execute(f"create or replace table changes as select * from changes order by {CHANGES_ORDER}")
+    conn.execute("insert or replace into analyst_order values ('changes', 0)")
+
+
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
     """Rebuild agencies and region_metrics, and changes and metrics of the agencies whose reports the run
     `run_id` loaded (of every agency without run_id, or when metrics is still empty), in one transaction.
@@ -216,7 +251,11 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
         if run_id is not None and conn.execute("select count(*) = 0 from metrics").fetchone()[0]:
             run_id = None
         conn.execute(AFFECTED, {"run_id": run_id})
-        for statement in (REFRESH_AGENCIES, REFRESH_CHANGES, _refresh_metrics_sql(), REFRESH_REGION_METRICS):
+        conn.execute(REFRESH_AGENCIES)
+        conn.execute(DELETE_CHANGES)
+        appended = conn.execute(INSERT_CHANGES).fetchone()[0]
+        _keep_changes_ordered(conn, appended if run_id is not None else None)
+        for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS):
             conn.execute(statement)
         conn.execute("drop table _affected")
         conn.execute("commit")
