@@ -162,13 +162,13 @@ def _parsed_dask_address(dask_address: str | None, workers: int | None) -> str |
 
 def _check_warehouse(db: Path) -> None:
     """Refuse a --db that is something else than a warehouse (exit code 2), before any work is done."""
-    from warehouse.store import NotAWarehouse, is_empty_file, known_files
+    from warehouse.store import NotAWarehouse, is_empty_file, refuse_foreign
 
     if not db.exists() or is_empty_file(db):
         return
     try:
         with connect(db, read_only=True) as conn:
-            known_files(conn, [])
+            refuse_foreign(conn, str(db))
     except NotAWarehouse as exc:
         raise _fail("error", exc, 2) from exc
     except WarehouseLocked:

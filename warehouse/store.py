@@ -65,6 +65,13 @@ def _foreign_tables(conn: duckdb.DuckDBPyConnection) -> list[str]:
     return [] if "schema_info" in names else names
 
 
+def refuse_foreign(conn: duckdb.DuckDBPyConnection, path: str) -> None:
+    """Raise NotAWarehouse when the file holds tables of something else than nianbao."""
+    foreign = _foreign_tables(conn)
+    if foreign:
+        raise NotAWarehouse(path, f"is a DuckDB file holding other tables ({', '.join(foreign[:5])})")
+
+
 def is_empty_file(path: str | Path) -> bool:
     """A zero-byte file where the warehouse should be (a `touch`, or an interrupted copy): taken as a new one."""
     try:
@@ -92,9 +99,6 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.
         raise
     try:
         if not read_only:
-            foreign = _foreign_tables(conn)
-            if foreign:
-                raise NotAWarehouse(path, f"is a DuckDB file holding other tables ({', '.join(foreign[:5])})")
             _ensure_once(conn, path)
         yield conn
     finally:
@@ -102,10 +106,14 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.
 
 
 def _ensure_once(conn: duckdb.DuckDBPyConnection, path: str) -> None:
-    """ensure_schema, skipped when this process already ran it on this very file and it is still current."""
+    """ensure_schema, skipped when this process already ran it on this very file and it is still current.
+
+    A file of other tables is refused before the schema would be added to it.
+    """
     try:
         key = (os.path.realpath(path), os.stat(path).st_ino)
     except OSError:  # not a file (":memory:")
+        refuse_foreign(conn, path)
         ensure_schema(conn)
         return
     if key in _ENSURED:
@@ -114,6 +122,7 @@ def _ensure_once(conn: duckdb.DuckDBPyConnection, path: str) -> None:
                 return
         except duckdb.CatalogException:
             pass
+    refuse_foreign(conn, path)
     ensure_schema(conn)
     _ENSURED.add(key)
 
@@ -136,9 +145,7 @@ class KnownFile:
 
 def known_files(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, KnownFile]:
     """What the warehouse already holds for these paths, to skip unchanged files."""
-    foreign = _foreign_tables(conn)
-    if foreign:
-        raise NotAWarehouse(conn_path(conn), f"is a DuckDB file holding other tables ({', '.join(foreign[:5])})")
+    refuse_foreign(conn, conn_path(conn))
     if not paths:
         return {}
     if not conn.execute("select count(*) from information_schema.tables where table_name = 'ingest_files'").fetchone()[0]:
