@@ -33,7 +33,7 @@ import polars as pl  # noqa: E402
 from transforms.regions import ancestors, regions  # noqa: E402
 from warehouse.analyst import refresh_analyst_tables, reorder_changes  # noqa: E402
 from warehouse.store import connect  # noqa: E402
-from warehouse.template import template_cells  # noqa: E402
+from template import template_cells  # noqa: E402
 
 YEARS = range(2019, 2024)
 #: Share of agency-years without a report, so that missing_reports has something to find.

@@ -16,7 +16,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, columns_for, rows_for
+from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, columns_for, rows_for
 
 Key = tuple[str, str, str]
 Values = dict[Key, int | None]

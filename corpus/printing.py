@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, replace
 
-from warehouse.template import MONEY_COLUMNS
+from template import MONEY_COLUMNS
 
 _FULL_WIDTH = str.maketrans("0123456789-", "０１２３４５６７８９－")
 ZERO_FORMS = ("0", "", "—", "/", "无", "-", "——")

@@ -25,7 +25,7 @@ from corpus.document import Block, Content, Paragraph, TableBlock
 from corpus.grid import Table
 from corpus.numbers import Break, Key
 from corpus.printing import Printed
-from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, cells_for
+from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, cells_for
 
 BREAK_RATE = 0.03
 FORMAT_WEIGHTS = {"html": 55, "text": 30, "docx": 15, "glued": 3, "lines": 3, "pipes": 3, "aligned": 3, "traditional": 3}

@@ -1,6 +1,6 @@
 """The three statistical tables as grids, in the layouts and label spellings real reports use.
 
-Labels come from template_cells.csv (via warehouse.template), respelled per report:
+Labels come from template_cells.csv (via the template package), respelled per report:
 bracket width, spaces, numbering, DOMAIN.md's typos, narrow labels wrapped ('商业' /
 '企业') or broken one character per line. Header layouts vary the way published tables
 do: table B's 勾稽 note over blank header cells or spanning them, 总计 in the top row or
@@ -16,7 +16,7 @@ from functools import cache
 from corpus.grid import GridCell, Table
 from corpus.numbers import Key
 from corpus.vocabulary import TYPOS, bracket_style, numbered
-from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, cells_for, columns_for, rows_for
+from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION, cells_for, columns_for, rows_for
 
 BALANCE_NOTE = "（本列数据的勾稽关系为：第一项加第二项之和，等于第三项加第四项之和）"
 B_HEADER_LAYOUTS = ("blank_rows", "rowspan", "total_top")

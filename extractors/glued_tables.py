@@ -29,7 +29,7 @@ from extractors.glued_split import (
     splits,
     totalled_splits,
 )
-from transforms.values import AMBIGUOUS
+from template import AMBIGUOUS
 
 REQUEST_WIDTH = 7
 REVIEW_GROUP = 5

@@ -12,8 +12,8 @@ import re
 import unicodedata
 from functools import lru_cache
 
-from transforms.values import AMBIGUOUS, DASHES, NUMBER_PATTERN
-from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
+from template import AMBIGUOUS, DASHES, NUMBER_PATTERN
+from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
 
 _BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 _WHITESPACE = re.compile(r"\s+")

@@ -31,7 +31,7 @@ from extractors.labels import (
     table_of_row,
     unit_in_label,
 )
-from warehouse.template import (
+from template import (
     ACTIVE_DISCLOSURE,
     REQUESTS,
     REVIEW_LITIGATION,

@@ -25,7 +25,7 @@ from extractors.labels import (
     table_of_heading,
 )
 from extractors.text_common import NUMBERED, split_active_header, starts_label
-from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
+from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
 
 READER = "text/line-per-cell"
 #: Empty cells given to a data row whose numbers were lost; the locator trims the surplus.

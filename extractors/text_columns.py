@@ -19,7 +19,7 @@ from extractors.document import Block, Row
 from extractors.labels import looks_like_value, normalise_label, table_of_heading
 from extractors.text_cells import CellGrouper, is_prose
 from extractors.text_common import NUMBERED, starts_label
-from warehouse.template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
+from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
 
 READER = "text/aligned"
 _GAP = re.compile(r"\s{2,}")

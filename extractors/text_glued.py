@@ -24,7 +24,7 @@ from extractors.document import Block, Paragraph, Row
 from extractors.glued_tables import active_cells, request_cells, review_cells
 from extractors.labels import ACTIVE_ROWS, active_column, article_item, request_row
 from extractors.text_common import split_active_header
-from warehouse.template import ACTIVE_DISCLOSURE, columns_for, cells_for
+from template import ACTIVE_DISCLOSURE, columns_for, cells_for
 
 READER = "text/glued"
 #: Rows of table B that every other layout prints on lines of their own.

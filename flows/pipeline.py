@@ -26,7 +26,7 @@ from warehouse.store import LoadBatch
 logger = logging.getLogger(__name__)
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: The code whose every change can change a batch's frames.
-_EXTRACTION_CODE = ("extractors", "transforms", "warehouse")
+_EXTRACTION_CODE = ("template", "extractors", "transforms", "warehouse")
 
 FILE_SCHEMA = {
     "path": pl.String,

@@ -15,7 +15,7 @@ from warehouse import analyst
 from warehouse.analyst import CHANGES_ORDER, refresh_analyst_tables
 from warehouse.schema import SCHEMA_VERSION
 from warehouse.store import connect, load_batch
-from warehouse.template import rows_for
+from template import rows_for
 
 SAMPLE_CODES = {
     "繁峙县教育科技局": "140924",

@@ -1,4 +1,4 @@
-"""The layers only import downwards: flows -> extractors -> transforms -> warehouse."""
+"""The layers only import downwards: flows -> extractors -> transforms -> warehouse -> template."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-ORDER = ["flows", "extractors", "transforms", "warehouse"]
+ORDER = ["flows", "extractors", "transforms", "warehouse", "template"]
 
 
 def _imports(path) -> set[str]:

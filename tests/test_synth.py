@@ -18,8 +18,8 @@ from corpus.synth import CHUNK_REPORTS, TRUTH_FILE, TRUTH_REPORTS_FILE, generate
 from extractors.document import Paragraph
 from extractors.docx import parse_docx
 from transforms.checks import run_checks
-from transforms.values import DASHES
-from warehouse.template import TEMPLATE_CELLS_CSV
+from template import DASHES
+from template import TEMPLATE_CELLS_CSV
 
 COUNT = 300
 _CHARSET = re.compile(rb'charset="?([\w-]+)', re.IGNORECASE)

@@ -24,7 +24,7 @@ from extractors.text import parse_text
 from flows.pipeline import process_batch
 from tests.conftest import SAMPLES, SEED_EXPECTED
 from tests.expected import fact_differences
-from transforms.values import AMBIGUOUS
+from template import AMBIGUOUS
 
 SEED = "002_54cd1b08fa028caf"
 SEED_TEXT = (SAMPLES / f"{SEED}.txt").read_text(encoding="utf-8")

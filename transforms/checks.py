@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from warehouse.template import REQUESTS, REVIEW_LITIGATION
+from template import REQUESTS, REVIEW_LITIGATION
 
 CHECK_COLUMNS = ("report_id", "rule", "scope", "passed", "lhs", "rhs", "detail")
 RULES = {

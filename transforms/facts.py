@@ -15,8 +15,8 @@ from typing import Any
 
 import polars as pl
 
-from transforms.values import AMBIGUOUS, DASHES, NUMBER_PATTERN
-from warehouse.template import (
+from template import AMBIGUOUS, DASHES, NUMBER_PATTERN
+from template import (
     ACTIVE_DISCLOSURE,
     MONEY_COLUMNS,
     MONEY_UNIT,

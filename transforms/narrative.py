@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from warehouse.template import REQUESTS, REVIEW_LITIGATION
+from template import REQUESTS, REVIEW_LITIGATION
 
 RULE = "narrative_matches_table"
 _N = r"([0-9][0-9,]*)\s*(?:件|宗|个|起|条|次)"

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
 
 import duckdb
 
 from warehouse.analyst import ensure_analyst_schema
-from warehouse.template import (
+from template import (
     ACTIVE_DISCLOSURE,
     MONEY_COLUMNS,
     REQUESTS,
@@ -18,12 +16,12 @@ from warehouse.template import (
     TEMPLATE_VERSIONS,
     cells_for,
     columns_for,
+    english_labels,
     rows_for,
     template_cells,
 )
 
 SCHEMA_VERSION = 5
-LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
 
 TABLES = """
 create table if not exists schema_info (schema_version integer not null);
@@ -183,14 +181,9 @@ where f.outcome = 'downloaded';
 """
 
 
-def _english_labels() -> dict[tuple[str, str], str]:
-    with LABELS_EN_CSV.open(encoding="utf-8", newline="") as handle:
-        return {(row["kind"], row["code"]): row["label_en"] for row in csv.DictReader(handle)}
-
-
 def _dictionary_rows() -> list[tuple]:
     """Every template cell with its labels and its place in the printed template (orders from 1)."""
-    english = _english_labels()
+    english = english_labels()
     rows = []
     for version in TEMPLATE_VERSIONS:
         for table_code in TABLE_CODES:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from warehouse.template import REQUESTS, REVIEW_LITIGATION
+from template import REQUESTS, REVIEW_LITIGATION
 
 REGION_COLUMNS = ("adcode", "province")
 TOP_AGENCIES = 20

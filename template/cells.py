@@ -1,7 +1,7 @@
 """The national template: every cell of both versions, with the codes the warehouse uses.
 
-template_cells.csv is the single source of the codes. Everything above this layer
-(extractors, transforms, views) speaks in these codes, never in positions.
+template_cells.csv is the single source of the codes, labels_en.csv of their English labels. Every
+stage (extractors, transforms, the warehouse's views) speaks in these codes, never in positions.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from functools import cache
 from pathlib import Path
 
 TEMPLATE_CELLS_CSV = Path(__file__).with_name("template_cells.csv")
+LABELS_EN_CSV = Path(__file__).with_name("labels_en.csv")
 
 TEMPLATE_VERSIONS = ("2019", "2021")
 ACTIVE_DISCLOSURE = "active_disclosure"
@@ -69,3 +70,10 @@ def rows_for(template: str, table_code: str) -> tuple[str, ...]:
     for cell in cells_for(template, table_code):
         seen.setdefault(cell.row_code)
     return tuple(seen)
+
+
+@cache
+def english_labels() -> dict[tuple[str, str], str]:
+    """English label of a code, keyed by (kind, code): the warehouse's dictionary prints them beside the Chinese."""
+    with LABELS_EN_CSV.open(encoding="utf-8", newline="") as handle:
+        return {(row["kind"], row["code"]): row["label_en"] for row in csv.DictReader(handle)}
