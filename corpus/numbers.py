@@ -189,18 +189,26 @@ def inject_break(rng: random.Random, values: Values, kind: str) -> Break:
         return Break(kind, "requests_row_total", row)
     if kind == "row_total":
         row = rng.choice(rows)
-        values[(r, row, TOTAL)] += delta if values[(r, row, TOTAL)] < delta or rng.random() < 0.5 else -delta
+        total = values[(r, row, TOTAL)] or 0
+        _add(values, (r, row, TOTAL), delta if total < delta or rng.random() < 0.5 else -delta)
         return Break(kind, "requests_row_total", row)
     if kind == "balance":
         col = rng.choice(APPLICANT_COLUMNS)
-        values[(r, "carried_forward", col)] += delta
-        values[(r, "carried_forward", TOTAL)] += delta
+        _add(values, (r, "carried_forward", col), delta)
+        _add(values, (r, "carried_forward", TOTAL), delta)
         return Break(kind, "requests_balance", col)
     if kind == "handled_total":
         col = rng.choice(APPLICANT_COLUMNS)
-        values[(r, "granted", col)] += delta
-        values[(r, "granted", TOTAL)] += delta
+        _add(values, (r, "granted", col), delta)
+        _add(values, (r, "granted", TOTAL), delta)
         return Break(kind, "requests_handled_total", col)
     group = rng.choice(("review", "litigation_direct", "litigation_after_review"))
-    values[(REVIEW_LITIGATION, group, TOTAL)] += delta
+    _add(values, (REVIEW_LITIGATION, group, TOTAL), delta)
     return Break(kind, "review_litigation_total", group)
+
+
+def _add(values: Values, key: Key, delta: int) -> None:
+    """Shift a printed count; the cells a break shifts are always printed (never blank)."""
+    value = values[key]
+    assert value is not None, f"a break shifts a blank cell {key}"
+    values[key] = value + delta

@@ -158,11 +158,11 @@ def _pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
 def render_text(content: Content, rng: random.Random) -> Rendered:
     layout = rng.choices(("cell-per-line", "row-per-line"), (70, 30))[0]
     quirks = text.text_quirks(rng)
-    blocks = list(content.blocks)
-    if quirks.bookmark:
+    blocks: list[Block] = list(content.blocks)
+    if quirks.bookmark and isinstance(blocks[0], Paragraph):
         blocks[0] = Paragraph(text.BOOKMARK + blocks[0].text)
-    head = [Paragraph(line) for line in content.title_lines] + [Paragraph("")]
-    tail = [Paragraph(line) for line in content.signature_lines]
+    head: list[Block] = [*map(Paragraph, content.title_lines), Paragraph("")]
+    tail: list[Block] = [Paragraph(line) for line in content.signature_lines]
     render = text.cell_per_line if layout == "cell-per-line" else text.row_per_line
     encoding = _pick(rng, _TEXT_ENCODINGS)
     body = render(head + blocks + tail, rng, quirks)
@@ -245,8 +245,9 @@ DEFAULT_FORMATS = tuple(fmt for fmt in FORMATS if fmt != "scan")
 def template_keys(active: str, requests: str) -> CellKeys:
     """Every cell a report with these versions of tables A and B prints (table C as table A's version)."""
     cells = cells_for(active, ACTIVE_DISCLOSURE) + cells_for(requests, REQUESTS) + cells_for(active, REVIEW_LITIGATION)
-    columns = [tuple(getattr(c, name) for c in cells) for name in ("template", "table_code", "row_code", "col_code")]
-    return CellKeys(*columns, keys=tuple(zip(*columns[1:])))
+    versions, tables, rows, cols = (tuple(getattr(c, name) for c in cells)
+                                    for name in ("template", "table_code", "row_code", "col_code"))
+    return CellKeys(versions, tables, rows, cols, keys=tuple(zip(tables, rows, cols)))
 
 
 def _numbers_lost(keys: CellKeys, printed: list[Printed], broken: Break | None) -> list[Printed]:
@@ -268,7 +269,7 @@ def make_report(seed: int, index: int, formats: tuple[str, ...], break_rate: flo
     values = numbers.active_values(rng, active_version)
     values.update(numbers.requests_values(rng, requests_version))
     values.update(numbers.review_values(rng))
-    break_kinds = numbers.BREAK_KINDS
+    break_kinds: tuple[str, ...] = numbers.BREAK_KINDS
     if other_text and fmt != "pipes":
         # these layouts print a blank cell as nothing at all: no blank 总计 on purpose (see printing.without_blanks)
         break_kinds = tuple(k for k in break_kinds if k != "blank_total")

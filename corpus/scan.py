@@ -243,7 +243,7 @@ def _scanned(page, rng: random.Random, angle: float):
     import numpy as np
     from PIL import Image, ImageFilter
 
-    page = page.rotate(angle, resample=Image.BICUBIC, fillcolor="white")
+    page = page.rotate(angle, resample=Image.Resampling.BICUBIC, fillcolor="white")
     page = page.filter(ImageFilter.GaussianBlur(rng.uniform(0.4, 1.0)))
     pixels = np.asarray(page, dtype=np.int16)
     noise = np.random.default_rng(rng.randrange(2**32))

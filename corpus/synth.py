@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -130,6 +130,7 @@ def generate(
     report_rows: list[tuple] = []
     with ExitStack() as stack:
         writer = stack.enter_context(pq.ParquetWriter(truth_path, TRUTH_SCHEMA))
+        results: Iterator[tuple[dict[str, list], list[tuple]]]
         if workers == 1:
             results = (_make_chunk(*chunk) for chunk in chunks)
         else:
@@ -138,7 +139,7 @@ def generate(
         for truth, rows in results:
             writer.write_table(pa.table(truth, schema=TRUTH_SCHEMA))
             report_rows += rows
-    columns = list(zip(*report_rows)) if report_rows else [[] for _ in REPORTS_SCHEMA.names]
-    pq.write_table(pa.table(dict(zip(REPORTS_SCHEMA.names, map(list, columns))), schema=REPORTS_SCHEMA), reports_path)
+    columns = [list(column) for column in zip(*report_rows)] or [[] for _ in REPORTS_SCHEMA.names]
+    pq.write_table(pa.table(dict(zip(REPORTS_SCHEMA.names, columns)), schema=REPORTS_SCHEMA), reports_path)
     size = sum(row[6] for row in report_rows)
     return SynthSummary(out_dir, count, size, time.perf_counter() - started, truth_path, reports_path)

@@ -192,7 +192,7 @@ def detect(gray: np.ndarray) -> DetectedPage:
     boxes = _without_overlaps([part for b in (found if found is not None else [])
                                for part in _cut_at_rules(np.asarray(b, np.float32) / scale, vertical)])
     rules = cv2.dilate(horizontal | vertical, np.ones((3, 3), np.uint8))
-    ink = mask & ~rules
+    ink = cv2.bitwise_and(mask, cv2.bitwise_not(rules))
     missed = _missed_ink(ink, boxes)
     cells = _cells_of(boxes + missed, rules)
     # Missed ink counts inside ruled cells only: elsewhere it is a piece of a big heading's glyph.
@@ -276,7 +276,7 @@ def _missed_ink(mask: np.ndarray, boxes: list[np.ndarray]) -> list[np.ndarray]:
         cv2.fillPoly(covered, [box.astype(np.int32)], 255)
     # The detector's boxes can clip a glyph's edge: what sticks out is not a glyph of its own.
     margin = cv2.getStructuringElement(cv2.MORPH_RECT, (max(int(text_height * 0.6), 5), 5))
-    mask = mask & ~cv2.dilate(covered, margin)
+    mask = cv2.bitwise_and(mask, cv2.bitwise_not(cv2.dilate(covered, margin)))
     grouped = cv2.dilate(mask, cv2.getStructuringElement(cv2.MORPH_RECT, (max(int(text_height * 0.4), 3), 3)))
     count, _, stats, _ = cv2.connectedComponentsWithStats(grouped, connectivity=8)
     recovered = []

@@ -160,10 +160,13 @@ def extraction_runner(settings: DaskSettings | None, files: list[str]) -> Iterat
 
     `files` are the paths the batches will read: each worker must see them at the same paths.
     """
+    flow_run = FlowRunContext.get()
+    if flow_run is None:
+        raise RuntimeError("extraction_runner is called inside the ingest flow run")
     if settings is None:
-        yield Extraction(FlowRunContext.get().task_runner, LOCAL_BATCHES_IN_FLIGHT)
+        yield Extraction(flow_run.task_runner, LOCAL_BATCHES_IN_FLIGHT)
         return
-    api_url = PREFECT_API_URL.value() or str(FlowRunContext.get().client.api_url)
+    api_url = PREFECT_API_URL.value() or str(flow_run.client.api_url)
     # Task runs on the workers report to the API named in the settings sent with each batch; with
     # Prefect's temporary server that is unset, and each worker would start a server of its own.
     with temporary_settings(updates={PREFECT_API_URL: api_url}), _dask_runner(settings) as runner:

@@ -31,6 +31,7 @@ import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 from extractors.crawl import CrawlSettings
@@ -40,10 +41,12 @@ from transforms.regions import declared_region
 
 SOURCE_KINDS = ("directory", "crawl")
 #: Optional keys of a crawl source: FetchPolicy's and CrawlSettings' tunables, with their types.
-CRAWL_OPTIONS = {
-    **{f.name: f.type for f in fields(FetchPolicy) if f.name != "allowed_domains"},
-    **{f.name: f.type for f in fields(CrawlSettings) if f.name in ("max_listing_pages", "concurrency")},
+#: Option name -> its annotation ("float", "int", "bool"), a string under `from __future__ import annotations`.
+CRAWL_OPTIONS: dict[str, str] = {
+    **{f.name: str(f.type) for f in fields(FetchPolicy) if f.name != "allowed_domains"},
+    **{f.name: str(f.type) for f in fields(CrawlSettings) if f.name in ("max_listing_pages", "concurrency")},
 }
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {"float": (int, float), "int": int, "bool": bool}
 
 
 class SourcesFileError(ValueError):
@@ -104,25 +107,23 @@ def _crawl_source(entry: dict, where: str) -> CrawlSource:
         raise SourcesFileError(f"{where}: `start_urls` must be a list of listing-page URLs")
     domains = entry.get("allowed_domains") or sorted({urlsplit(u).hostname or "" for u in urls})
     patterns = entry.get("link_patterns") or None
-    options = {}
+    options: dict[str, Any] = {}
     for key, value in entry.items():
         if key in ("kind", "name", "start_urls", "allowed_domains", "link_patterns", "exclude", "region"):
             continue
         if key not in CRAWL_OPTIONS:
             raise SourcesFileError(f"{where}: unknown key {key!r} (known: {', '.join(sorted(CRAWL_OPTIONS))})")
-        wanted = {"float": (int, float), "int": int, "bool": bool}[CRAWL_OPTIONS[key]]
-        if not isinstance(value, wanted) or (CRAWL_OPTIONS[key] != "bool" and isinstance(value, bool)):
+        if not isinstance(value, _PYTHON_TYPES[CRAWL_OPTIONS[key]]) or (CRAWL_OPTIONS[key] != "bool" and isinstance(value, bool)):
             raise SourcesFileError(f"{where}: `{key}` must be a {CRAWL_OPTIONS[key]}, not {value!r}")
         options[key] = value
     name = str(entry.get("name") or domains[0])
     policy = FetchPolicy(
         allowed_domains=tuple(domains), **{k: v for k, v in options.items() if k in FetchPolicy.__dataclass_fields__}
     )
-    settings = CrawlSettings(
-        name=name, start_urls=tuple(urls), policy=policy,
-        **({"link_patterns": tuple(patterns)} if patterns else {}),
-        **{k: v for k, v in options.items() if k in CrawlSettings.__dataclass_fields__},
-    )
+    crawl_options = {k: v for k, v in options.items() if k in CrawlSettings.__dataclass_fields__}
+    if patterns:
+        crawl_options["link_patterns"] = tuple(patterns)
+    settings = CrawlSettings(name=name, start_urls=tuple(urls), policy=policy, **crawl_options)
     return CrawlSource(name=name, settings=settings, region=_region(entry, where))
 
 
@@ -185,7 +186,7 @@ def load_sources(sources_file: str | Path) -> list[DirectorySource | CrawlSource
     entries = document.get("sources")
     if not isinstance(entries, list) or not entries:
         raise SourcesFileError(f"{file}: no [[sources]] entries; add at least one with a `path`")
-    sources = []
+    sources: list[DirectorySource | CrawlSource] = []
     for number, entry in enumerate(entries, start=1):
         where = f"{file}: [[sources]] entry {number}"
         kind = entry.get("kind", "directory")

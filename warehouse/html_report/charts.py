@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, NumeralTickFormatter
+from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, NumeralTickFormatter
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
@@ -38,7 +38,7 @@ CHECK_RULES = {
 class Chart:
     key: str  # the id of its element in the page: chart-<key>
     title: str
-    figure: object | None  # a bokeh figure; None when there is nothing to draw
+    figure: figure | None  # None when there is nothing to draw
     legend: list[tuple[str, str]] = field(default_factory=list)  # (label, colour), shown as HTML
 
 
@@ -67,7 +67,7 @@ def _unique(values: list[str]) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def _bars(rows: list[tuple], *, horizontal: bool = False, labels: dict[str, str] | None = None) -> Chart | None:
+def _bars(rows: list[tuple], *, horizontal: bool = False, labels: dict[str, str] | None = None) -> figure | None:
     """One bar per (label, value) row, in the rows' order (top to bottom when horizontal)."""
     if not rows:
         return None
@@ -75,14 +75,13 @@ def _bars(rows: list[tuple], *, horizontal: bool = False, labels: dict[str, str]
     source = ColumnDataSource({"label": names, "value": [row[1] for row in rows]})
     tooltip = "@label: @value{0,0}"
     if horizontal:
-        plot = _figure(tooltip, height=max(HEIGHT, 24 * len(rows) + 60), y_range=FactorRange(*reversed(names)))
+        plot = _figure(tooltip, height=max(HEIGHT, 24 * len(rows) + 60),
+                       x_range=DataRange1d(start=0), y_range=FactorRange(factors=names[::-1]))
         plot.hbar(y="label", right="value", height=0.8, source=source, color=Category10_10[0])
-        plot.x_range.start = 0
         _counts(plot.xaxis)
     else:
-        plot = _figure(tooltip, x_range=FactorRange(*names))
+        plot = _figure(tooltip, x_range=FactorRange(factors=names), y_range=DataRange1d(start=0))
         plot.vbar(x="label", top="value", width=0.8, source=source, color=Category10_10[0])
-        plot.y_range.start = 0
         _counts(plot.yaxis)
     return plot
 
@@ -96,7 +95,7 @@ def _series(rows: list[tuple], names: dict[str, str] | None) -> dict[str, list[t
 
 
 def _stacked(rows: list[tuple], names: dict[str, str] | None = None, *, percent: bool = False,
-             sort_x: bool = False) -> tuple[object | None, list[tuple[str, str]]]:
+             sort_x: bool = False) -> tuple[figure | None, list[tuple[str, str]]]:
     """One bar segment per (series, x, value) row, stacked per x; as shares of each x's total when `percent`."""
     if not rows:
         return None, []
@@ -105,7 +104,7 @@ def _stacked(rows: list[tuple], names: dict[str, str] | None = None, *, percent:
     for _, x, value in rows:
         totals[str(x)] = totals.get(str(x), 0) + (value or 0)
     plot = _figure("@x · @series: @value{0,0}" + (" (@share{0.0}%)" if percent else ""),
-                   x_range=FactorRange(*(sorted(xs) if sort_x else xs)))
+                   x_range=FactorRange(factors=sorted(xs) if sort_x else xs), y_range=DataRange1d(start=0))
     base = dict.fromkeys(xs, 0.0)
     legend = []
     for (label, points), colour in zip(_series(rows, names).items(), Category10_10 * 2):
@@ -121,16 +120,16 @@ def _stacked(rows: list[tuple], names: dict[str, str] | None = None, *, percent:
         })
         plot.vbar(x="x", bottom="bottom", top="top", width=0.8, source=source, color=colour)
         legend.append((label, colour))
-    plot.y_range.start = 0
     _counts(plot.yaxis)
     return plot, legend
 
 
-def _rates(rows: list[tuple]) -> tuple[object | None, list[tuple[str, str]]]:
+def _rates(rows: list[tuple]) -> tuple[figure | None, list[tuple[str, str]]]:
     """One marker per (group, year, rate) row, joined by a line per group."""
     if not rows:
         return None, []
-    plot = _figure("@x · @series: @value{0.0%}", x_range=FactorRange(*sorted(_unique([str(x) for _, x, _ in rows]))))
+    plot = _figure("@x · @series: @value{0.0%}", x_range=FactorRange(factors=sorted(_unique([str(x) for _, x, _ in rows]))),
+                   y_range=DataRange1d(start=0))
     legend = []
     for (label, points), colour in zip(_series(rows, CORRECTION_GROUPS).items(), Category10_10):
         source = ColumnDataSource({"x": [x for x, _ in points], "value": [v for _, v in points],
@@ -138,7 +137,6 @@ def _rates(rows: list[tuple]) -> tuple[object | None, list[tuple[str, str]]]:
         plot.line(x="x", y="value", source=source, color=colour, line_width=2)
         plot.scatter(x="x", y="value", source=source, color=colour, size=9)
         legend.append((label, colour))
-    plot.y_range.start = 0
     plot.yaxis.formatter = NumeralTickFormatter(format="0%")
     return plot, legend
 

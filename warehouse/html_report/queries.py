@@ -86,7 +86,8 @@ def has_region_columns(conn: duckdb.DuckDBPyConnection) -> bool:
     }
     if not set(REGION_COLUMNS) <= found:
         return False
-    return conn.execute("select count(*) = 0 or count(province) > 0 from reports").fetchone()[0]
+    row = conn.execute("select count(*) = 0 or count(province) > 0 from reports").fetchone()
+    return bool(row and row[0])
 
 
 def _check_warehouse(conn: duckdb.DuckDBPyConnection, db_name: str) -> None:
@@ -119,13 +120,14 @@ def _checked_selection(selection: Selection, region_columns: bool, db_name: str)
 
 def _selected_reports(selection: Selection, region_columns: bool) -> tuple[str, list]:
     """A `selected` CTE of the chosen reports, and its parameters."""
-    conditions, params = [], []
+    conditions: list[str] = []
+    params: list[object] = []
     if selection.year is not None:
         conditions.append("year = ?")
         params.append(selection.year)
     if selection.region is not None:
         conditions.append("adcode like ?")
-        params.append(selection.adcode_prefix + "%")
+        params.append(f"{selection.adcode_prefix}%")
     region = ", adcode, coalesce(province, ?) as region" if region_columns else ""
     where = f" where {' and '.join(conditions)}" if conditions else ""
     cte = f"with selected as (select report_id, agency, year{region} from reports{where})\n"
