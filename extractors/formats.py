@@ -31,7 +31,7 @@ OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 RTF_MAGIC = b"{\\rtf"
 ZIP_MAGIC = b"PK\x03\x04"
 _LOOKS_LIKE_HTML = re.compile(r"^\s*(<!doctype html|<html|<\?xml|<head|<meta|<body)", re.IGNORECASE)
-#: The bytes a format's magic is looked for in, and a zip's for the name of a Word part.
+#: The bytes an RTF file's magic is looked for in (after white space), and a zip's for the name of a Word part.
 _HEAD_BYTES = 1024
 _ZIP_DIRECTORY_BYTES = 65536
 #: What a download is stored under when neither its URL nor its content type names a format.
@@ -40,6 +40,8 @@ UNKNOWN_SUFFIX = ".bin"
 
 @dataclass(frozen=True)
 class Format:
+    """A file format: what makes a file one, what the crawler does with it, and what reads it."""
+
     name: str
     #: Suffixes (lower case) of the files it reads; a directory is searched for them, but for named_only.
     suffixes: tuple[str, ...]
@@ -74,7 +76,7 @@ class Format:
 
     def has_magic(self, data: bytes) -> bool:
         """Whether the bytes start as this format's do, whatever the file is called."""
-        return data[:_HEAD_BYTES].startswith(self.magic)
+        return data.startswith(self.magic)
 
 
 # ---- the readers ----------------------------------------------------------------------------------
