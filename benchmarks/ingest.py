@@ -55,13 +55,8 @@ from extractors.files import SourceFile, discover, read_source
 from extractors.html import parse_html
 
 # The pipeline's own pieces, so that the breakdown runs exactly what `nianbao ingest` runs.
-from extractors.report import (
-    _HTML_SUFFIXES,
-    _LOOKS_LIKE_HTML,
-    _extract,
-    container_of,
-    extract_report,
-)
+from extractors.formats import format_of
+from extractors.report import _extract, extract_report
 from transforms.checks import run_checks
 from transforms.facts import build_facts, cells_frame, reports_frame
 from warehouse.store import LoadBatch, connect, load_batch
@@ -179,12 +174,8 @@ def size_summary(files: list[Path]) -> str:
 # ---- the floor and the stages, in this process --------------------------------------------
 
 def kind_of(source: SourceFile) -> str:
-    """'text', 'html', or the container ('pdf', 'docx', 'doc') whose reader skips decoding."""
-    if (container := container_of(source)) != "text":
-        return container
-    if source.suffix in _HTML_SUFFIXES or _LOOKS_LIKE_HTML.match(source.data[:512].decode("latin-1")):
-        return "html"
-    return "text"
+    """'text', 'html', or the container ('pdf', 'docx', 'doc', 'image') whose reader skips decoding."""
+    return format_of(source).name
 
 
 def floor(files: list[Path]) -> float:

@@ -64,10 +64,6 @@ class SynthSummary:
     def files_per_second(self) -> float:
         return self.reports / self.seconds if self.seconds else 0.0
 
-    @property
-    def mb_per_second(self) -> float:
-        return self.bytes_written / 1e6 / self.seconds if self.seconds else 0.0
-
 
 def _report_row(report: SynthReport) -> tuple:
     r, broken = report.rendered, report.broken

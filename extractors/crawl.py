@@ -27,15 +27,15 @@ from lxml import etree
 from extractors.decode import decode_bytes
 from extractors.errors import ExtractionError
 from extractors.fetch import Fetcher, FetchPolicy, FetchResult
-from extractors.files import REPORT_SUFFIXES, SourceFile
-from extractors.rawstore import RawStore, suffix_for, write_pictures
+from extractors.files import SourceFile
+from extractors.formats import ATTACHMENT_SUFFIXES, IMAGE, READ_SUFFIXES, download_suffix, is_page
+from extractors.rawstore import RawStore, write_pictures
 from extractors.report import text_yields_report
-from extractors.scan import MAX_PAGES, MIN_PICTURE, is_image
+from extractors.scan import MAX_PAGES, MIN_PICTURE
 
 DEFAULT_LINK_PATTERNS = ("年度报告", "年报")
 #: Links that page through a listing. Not 首页: on most sites that is the site's home page.
 PAGINATION_TEXT = re.compile(r"^(下一页|下页|上一页|上页|\d{1,4})$")
-ATTACHMENT_SUFFIXES = frozenset({".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps"})
 _SKIPPED_SCHEMES = ("javascript:", "mailto:", "tel:", "#")
 _PIXELS = re.compile(r"\s*(\d+)\s*(px)?\s*", re.IGNORECASE)
 
@@ -145,7 +145,7 @@ class _Crawl:
         )
         raw_path, sha256 = None, None
         if result.outcome == "downloaded":
-            raw_path = str(self.store.put(result.body, suffix_for(urlsplit(result.final_url or url).path, result.content_type)))
+            raw_path = str(self.store.put(result.body, download_suffix(urlsplit(result.final_url or url).path, result.content_type)))
             sha256 = result.sha256
         elif result.outcome == "not_modified":
             raw_path, sha256 = before["raw_path"], before["sha256"]
@@ -203,7 +203,7 @@ class _Crawl:
         record, body = self.visit(url, "report")
         if body is None:
             return []
-        if not _is_html(record):
+        if not is_page(record["raw_path"], record.get("content_type")):
             return [_document(record)]
         page = _page(record, body)
         attachments = [
@@ -212,7 +212,7 @@ class _Crawl:
         readable = []
         for link in dict.fromkeys(attachments):
             attachment, content = self.visit(link, "attachment")
-            if content is not None and Path(attachment["raw_path"]).suffix in REPORT_SUFFIXES:
+            if content is not None and Path(attachment["raw_path"]).suffix in READ_SUFFIXES:
                 readable.append(_document(attachment))
         if not readable:
             self._fetch_pictures(record, body, _pictures(page))
@@ -232,7 +232,7 @@ class _Crawl:
         stored = {}
         for src, url in pictures[:MAX_PAGES]:
             picture, content = self.visit(url, "image")
-            if content is not None and is_image(content):
+            if content is not None and IMAGE.has_magic(content):
                 stored[src] = Path(picture["raw_path"]).name
         write_pictures(Path(record["raw_path"]), stored)
 
@@ -251,10 +251,6 @@ def _record(crawl_id: str, source: str, kind: str, result: FetchResult, raw_path
         "last_modified": result.last_modified, "fetched_at": result.fetched_at.isoformat(), "sha256": sha256,
         "raw_path": raw_path, "reason": result.reason,
     }
-
-
-def _is_html(record: dict) -> bool:
-    return Path(record["raw_path"]).suffix in (".html", ".txt") or (record.get("content_type") or "").endswith("html")
 
 
 def _document(record: dict) -> CrawledDocument:

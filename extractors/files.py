@@ -7,9 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-#: TIFF is a scanner's format, so a directory of scans is read; PNG and JPEG files are read when named,
-#: not found in directories, where they are mostly the pictures of HTML pages (read with their page).
-REPORT_SUFFIXES = frozenset({".txt", ".htm", ".html", ".shtml", ".docx", ".pdf", ".doc", ".tif", ".tiff"})
+from extractors.formats import DISCOVERED_SUFFIXES
 
 
 @dataclass(frozen=True)
@@ -34,14 +32,14 @@ class SourceFile:
 def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
     """Yield report files under the given files and directories, sorted, each once.
 
-    A directory is searched recursively for REPORT_SUFFIXES; a file named directly is
-    taken whatever its suffix, because the user asked for it.
+    A directory is searched recursively for the suffixes the formats read (extractors/formats.py:
+    DISCOVERED_SUFFIXES); a file named directly is taken whatever its suffix, because the user asked for it.
     """
     seen: set[Path] = set()
     for given in paths:
         path = Path(given).expanduser().resolve()
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in REPORT_SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DISCOVERED_SUFFIXES)
         elif path.is_file():
             found = [path]
         else:

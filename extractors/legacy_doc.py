@@ -36,10 +36,6 @@ _PROFILE_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
 </oor:items>
 """
 
-OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-RTF_MAGIC = b"{\\rtf"
-
-
 def find_soffice() -> str | None:
     return next((found for name in SOFFICE_NAMES if (found := shutil.which(name))), None)
 

@@ -1,5 +1,8 @@
 """Downloaded bytes, stored once under their sha256, never half-written, readable as the umask allows.
 
+The suffix a download is stored under is the registry's (extractors/formats.py: download_suffix), so that
+the reader of its format reads it.
+
 Files are created 0666 less the umask, like any other file the process writes (tempfile.mkstemp would
 make them 0600): Dask workers running as another user read raw/ too.
 A crawled page whose tables are pictures has them downloaded too; since the store renames every file
@@ -16,30 +19,6 @@ import os
 import uuid
 from datetime import datetime
 from pathlib import Path
-
-SUFFIX_BY_CONTENT_TYPE = {
-    "text/html": ".html",
-    "application/xhtml+xml": ".html",
-    "text/plain": ".txt",
-    "application/pdf": ".pdf",
-    "application/msword": ".doc",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-    "application/vnd.ms-excel": ".xls",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-    "image/png": ".png",
-    "image/jpeg": ".jpg",
-    "image/tiff": ".tif",
-}
-KNOWN_SUFFIXES = frozenset({".html", ".htm", ".shtml", ".txt", ".pdf", ".doc", ".docx", ".xls", ".xlsx", ".wps",
-                            ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
-
-
-def suffix_for(url_path: str, content_type: str | None) -> str:
-    """The file suffix the readers dispatch on: the URL's when it is a known one, else the content type's."""
-    suffix = Path(url_path).suffix.lower()
-    if suffix in KNOWN_SUFFIXES:
-        return ".html" if suffix in (".htm", ".shtml") else suffix
-    return SUFFIX_BY_CONTENT_TYPE.get((content_type or "").lower(), ".bin")
 
 
 class RawStore:

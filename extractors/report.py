@@ -7,40 +7,30 @@ DOCX, PDF and DOC files skip the decoding: their readers (docx, pdf, legacy_doc)
 same paragraphs and rows from the container, so one path carries the numbers whatever it was.
 Scans take it too: a scanned PDF's pages, an image file, or the pictures an HTML page shows its
 tables as are OCRed (extractors/scan.py) and their text read by positions like a PDF's.
+Which reader reads a file is the registry's choice (extractors/formats.py), by its suffix and bytes.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from extractors.decode import DecodedText, decode_bytes
+from extractors.decode import DecodedText
 from extractors.document import Document
-from extractors.text import parse_text
-from extractors.docx import parse_docx
 from extractors.errors import EmptyFile, ExtractionError, MissingMetadata
 from extractors.files import SourceFile
-from extractors.html import parse_html
-from extractors.legacy_doc import OLE2_MAGIC, RTF_MAGIC, parse_doc
+from extractors.formats import format_of
 from extractors.locate import Cell, locate_tables
 from extractors.metadata import read_metadata
 from extractors.narrative import narrative_text
-from extractors.pdf import parse_pdf
-from extractors.scan import (
-    IMAGE_SUFFIXES, crawled_pictures, html_with_pictures, is_image, local_pictures, read_image_file,
-)
 
 #: Bump when a change to extraction can change what a file yields: files loaded by an
 #: older parser are then extracted again instead of being skipped as unchanged.
 #: 2: DOCX, PDF and DOC readers (such files failed as binary under 1).
 PARSER_VERSION = "3"
 
-_HTML_SUFFIXES = frozenset({".htm", ".html", ".shtml", ".xhtml"})
-_LOOKS_LIKE_HTML = re.compile(r"^\s*(<!doctype html|<html|<\?xml|<head|<meta|<body)", re.IGNORECASE)
-_ZIP_MAGIC = b"PK\x03\x04"
 #: What the binary containers record instead of a text encoding: they are not decoded as text.
 _NOT_DECODED = DecodedText(text="", encoding=None, encoding_source=None, declared_encoding=None)  # type: ignore[arg-type]
 
@@ -91,56 +81,14 @@ def report_id_for(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
 
 
-def container_of(source: SourceFile) -> str:
-    """'pdf', 'docx', 'doc', 'image' or 'text' (text and HTML): by suffix, and by magic bytes where they tell.
-
-    A .docx is always read as one (and refused when it is not a zip). A .doc may be Word 97-2003
-    (OLE2), RTF, a DOCX, or an HTML page saved by Word under that name. Any file that starts as a
-    PDF is read as one.
-    """
-    head = source.data[:1024]
-    if source.suffix == ".pdf" or head.startswith(b"%PDF"):
-        return "pdf"
-    if source.suffix == ".docx":
-        return "docx"
-    if source.suffix in IMAGE_SUFFIXES or is_image(head):
-        return "image"
-    if head.startswith(OLE2_MAGIC) or (source.suffix == ".doc" and head.lstrip().startswith(RTF_MAGIC)):
-        return "doc"
-    if head.startswith(_ZIP_MAGIC) and (source.suffix == ".doc" or b"word/" in source.data[:65536]):
-        return "docx"
-    return "text"
-
-
 def read_documents(source: SourceFile) -> tuple[Iterator[Document], DecodedText]:
-    """The file as paragraphs and rows; a PDF may offer a second reading (by text positions) after
-    its ruled grid, tried when the first does not yield the tables."""
-    container = container_of(source)
-    if container != "text" and not source.data.strip():
+    """The file as paragraphs and rows, read by its format's reader (extractors/formats.py); a PDF may
+    offer a second reading (by text positions) after its ruled grid, and an HTML page one with its
+    pictures OCRed, tried when the first does not yield the tables."""
+    if not source.data.strip():
         raise EmptyFile(source.path)
-    if container == "pdf":
-        return parse_pdf(source.path, source.data), _NOT_DECODED
-    if container == "docx":
-        return iter([parse_docx(source.path, source.data)]), _NOT_DECODED
-    if container == "doc":
-        return iter([parse_doc(source.path, source.data)]), _NOT_DECODED
-    if container == "image":
-        return iter([read_image_file(source.path, source.data)]), _NOT_DECODED
-    is_html = source.suffix in _HTML_SUFFIXES or bool(_LOOKS_LIKE_HTML.match(source.data[:512].decode("latin-1")))
-    decoded = decode_bytes(source.path, source.data, is_html=is_html, http_charset=source.http_charset)
-    if not is_html:
-        return iter([parse_text(decoded.text)]), decoded
-    return _html_documents(source, parse_html(source.path, decoded.text)), decoded
-
-
-def _html_documents(source: SourceFile, document: Document) -> Iterator[Document]:
-    """The page as it is, then, when that does not yield the tables, with its pictures OCRed in place:
-    a local page's files beside it, a crawled page's the crawl downloaded into the raw store."""
-    yield document
-    find = crawled_pictures if source.url else local_pictures
-    pictures = find(source.path, document.pictures)
-    if pictures:
-        yield html_with_pictures(source.path, document, pictures)
+    documents, decoded = format_of(source).read(source)
+    return documents, decoded or _NOT_DECODED
 
 
 def read_document(source: SourceFile) -> tuple[Document, DecodedText]:

@@ -19,6 +19,7 @@ import numpy as np
 
 from extractors.document import Document
 from extractors.errors import CorruptImage, ExtractionError, ImageTooLarge, NoTextFound, TooManyPages
+from extractors.formats import IMAGE
 from extractors.ocr import PAGE_DPI, OcrBox, read_pages
 from extractors.pdf import boxes_page, text_document
 from extractors.rawstore import read_pictures
@@ -27,17 +28,11 @@ from extractors.rawstore import read_pictures
 MAX_PIXELS = 40_000_000
 #: Pages of one file that are OCRed; a report has fewer than twenty.
 MAX_PAGES = 40
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 READER_IMAGE = "image/rapidocr"
 READER_HTML = "html/rapidocr"
-_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"II*\x00", b"MM\x00*")
 _POINTS_PER_PIXEL = 72 / PAGE_DPI
 #: (height, width) in pixels below which a page's picture is an icon or a logo, not a table: not OCRed.
 MIN_PICTURE = (60, 200)
-
-
-def is_image(data: bytes) -> bool:
-    return data.startswith(_MAGIC)
 
 
 @dataclass(frozen=True)
@@ -138,7 +133,7 @@ def local_pictures(path: str, pictures: list[tuple[int, str]]) -> list[tuple[int
         if not src or re.match(r"^[a-z][a-z0-9+.-]*:|^//", src, re.IGNORECASE):
             continue
         file = (folder / unquote(src.split("?")[0].split("#")[0])).resolve()
-        if file.is_relative_to(folder) and file.suffix.lower() in IMAGE_SUFFIXES and file.is_file():
+        if file.is_relative_to(folder) and file.suffix.lower() in IMAGE.suffixes and file.is_file():
             found.append((index, file))
     return found
 

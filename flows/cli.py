@@ -14,6 +14,7 @@ from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
 
+from extractors.formats import DISCOVERED_SUFFIXES  # noqa: E402
 from warehouse.store import WarehouseLocked, connect  # noqa: E402
 
 app = typer.Typer(
@@ -92,7 +93,7 @@ def ingest(
         list[Path] | None,
         typer.Argument(
             exists=True,
-            help="Report files or directories (searched recursively for .txt .htm .html .shtml .docx .pdf .doc). "
+            help=f"Report files or directories (searched recursively for {' '.join(DISCOVERED_SUFFIXES)}). "
             "Default: the sample reports bundled with nianbao.",
             show_default=False,
         ),

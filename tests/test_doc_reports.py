@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import extractors.legacy_doc as legacy_doc
-from extractors.legacy_doc import OLE2_MAGIC, READER
+from extractors.formats import OLE2_MAGIC
+from extractors.legacy_doc import READER
 from flows.pipeline import process_batch
 from tests.conftest import HTML_FIXTURES
 from tests.expected import fact_differences

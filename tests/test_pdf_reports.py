@@ -10,7 +10,7 @@ import pypdf
 import pytest
 from PIL import Image, ImageDraw
 
-import extractors.report as report_module
+import extractors.pdf as pdf_module
 from extractors.document import Paragraph, Row
 from extractors.pdf import NO_TEXT, READER_GRID, READER_TEXT, parse_pdf
 from flows.pipeline import process_batch
@@ -26,7 +26,7 @@ HUAIAN_FACTS = ROOT / "tests" / "data" / "real" / "huaian-city-government-2024.f
 
 def _only(strategy: str, monkeypatch) -> None:
     """Make extraction read PDFs one way only ('grid' or 'text')."""
-    monkeypatch.setattr(report_module, "parse_pdf", functools.partial(parse_pdf, strategy=strategy))
+    monkeypatch.setattr(pdf_module, "parse_pdf", functools.partial(parse_pdf, strategy=strategy))
 
 
 def _document(path: Path, strategy: str):

@@ -17,18 +17,6 @@ import polars as pl
 
 from template import REQUESTS, REVIEW_LITIGATION
 
-CHECK_COLUMNS = ("report_id", "rule", "scope", "passed", "lhs", "rhs", "detail")
-RULES = {
-    "requests_balance": "收到和处理: 一 + 二 = （七）总计 + 四, per applicant column",
-    "requests_row_total": "收到和处理: 总计 = 自然人 + the five 法人或其他组织 columns, per row",
-    "requests_handled_total": "收到和处理: （七）总计 = （一）+（二）+ every sub-row of （三）to（六）, per column",
-    "review_litigation_total": "复议诉讼: 总计 = 结果维持 + 结果纠正 + 其他结果 + 尚未审结, per group",
-    "cells_present": "every template cell of the table is printed, per table",
-    "cells_in_template": "every printed cell has a place in the template, per table",
-    "cell_ambiguous": "every printed cell reads one way (glued digits can allow several), per table",
-    "ocr_low_confidence": "a cell read by OCR with less than OCR_MIN_CONFIDENCE confidence, per cell",
-    "ocr_correction_fits": "a cell read by OCR whose single correction would make every failed check it is in pass, per cell",
-}
 #: Below this recognition confidence an OCRed cell is flagged for a human to read.
 OCR_MIN_CONFIDENCE = 0.9
 _TOLERANCE = 1e-6
