@@ -16,8 +16,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
 
 CHROMIUM = "/usr/bin/chromium"
 #: The Chinese font the report's labels are expected to be drawn with (Debian's fonts-wqy-zenhei).
@@ -41,7 +45,7 @@ _DEEP = f"const deepQuery = {DEEP_QUERY};"
 
 @dataclass
 class Visit:
-    page: object  # playwright.sync_api.Page
+    page: Page
     cdp: object  # a CDP session on that page
     problems: list[str] = field(default_factory=list)
     seconds_to_load: float = 0.0
