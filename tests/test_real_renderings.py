@@ -138,12 +138,19 @@ def _pdfplumber_text(tmp_path: Path) -> Path:
 
 
 UNREAD = {
-    "pdftotext.txt": "pdftotext without -layout prints the labels （一）予以公开 and （二）部分公开… after the "
-                     "whole of table B, so their numbers follow row 二's: 21 numbers in one row",
+    "pdftotext.txt": "pdftotext without -layout prints the labels （一）予以公开, （二）部分公开… and the "
+                     "vertical 三、本年度办理结果 after page 4's last row, so the numbers of （一） and （二） "
+                     "follow row 二's: 21 numbers in one row",
+    "html2text.md": "text/pipes does not split a row with one '|' (html2text prints table A's two-cell rows as "
+                    "'行政许可 |  447228'): the four single-column items of table A load as blank, silently",
+    "markdownify.md": "markdownify pads a cell spanning two columns with an empty cell ('| 351 | |'): table C's "
+                      "row has 16 cells for 15 columns and the file fails as table_layout",
+    "pymupdf4llm.md": "markdown headings ('## 二、主动公开政府信息情况') are not taken for section headings, so "
+                      "table A is not found; without the '#'s, rows whose group label shares the cell "
+                      "('（五）不<br><br>3.要求提供公开出版物') still go missing",
     "libreoffice.txt": "one tab in a prose paragraph of section 六 makes the whole text read as Word's tabbed "
-                       "export (text/cell-per-line), though its cells are one per line without tabs",
-    "pymupdf4llm.md": "markdown headings ('## 二、主动公开政府信息情况') are not taken for section headings: "
-                      "table A is not found",
+                       "export (text/cell-per-line), though its cells are one per line without tabs; with that "
+                       "tab a space, text/line-per-cell reads all 200 cells",
 }
 
 
