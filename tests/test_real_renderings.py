@@ -154,6 +154,21 @@ UNREAD = {
 }
 
 
+def _page_lines(tmp_path: Path) -> Path:
+    """The web page's text one string a line, as a crawler's get_text("\n", strip=True) gives it."""
+    page = lxml.html.fromstring(rendering("libreoffice.html").read_bytes())
+    path = tmp_path / "huaian-page-lines.txt"
+    path.write_text("\n".join(text.strip() for text in page.body.itertext() if text.strip()), encoding="utf-8")
+    return path
+
+
+@pytest.mark.xfail(strict=True, reason="the page sets a sub-row's number in its own <span> ('2.' then "
+                                       "'其他法律行政法规禁止公开'), so the '2.' gets a line of its own and "
+                                       "text/line-per-cell takes it for a value: 8 values in row 1.属于国家秘密")
+def test_page_text_one_string_a_line_is_read(tmp_path):
+    read_all_right(_page_lines(tmp_path), "text/line-per-cell")
+
+
 @pytest.mark.xfail(strict=True, reason="text/aligned reads '（四）无 1.本机关不掌握相关政府信息' (group and row "
                                        "labels one space apart) as one label: rows （四）1 and （五）3 are missing")
 def test_pdfplumber_plain_text_is_read(tmp_path):
