@@ -4,10 +4,12 @@ or drops a row fails here where the nearly all-zero samples would let it pass.
 
 The renderings are the PDF's text as mirror sites serve it (pdftotext -layout, PDFium), the Word file
 pdf2docx makes of it, the web page and the Word 97 file LibreOffice saves from that, and, built here,
-its text in Traditional characters and glued as a crawler strips a page. tests/fixtures/real/README.md
-says how each file was made. The PDF itself is read in tests/test_pdf_reports.py and its scans in
-tests/test_scanned_reports.py. The last tests name renderings no reader reads yet: they are expected
-to fail, strictly, so the day a reader learns one the marker must go and the test guards it.
+its text in Traditional characters and glued as a crawler strips a page, and its pages scanned into one
+TIFF. tests/fixtures/real/README.md says how each file was made. The PDF itself is read in
+tests/test_pdf_reports.py, scanned into an image-only PDF in tests/test_scanned_reports.py, and as
+Word's plain-text export in tests/test_real_word_text.py. The last tests name renderings no reader
+reads yet: they are expected to fail, strictly, so the day a reader learns one the marker must go and
+the test guards it.
 """
 
 from __future__ import annotations
