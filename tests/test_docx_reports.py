@@ -150,6 +150,23 @@ def test_a_text_box_is_read_once_as_its_own_paragraph(tmp_path):
     assert paragraphs[:3] == [AGENCY, "（此件公开发布）", TITLE]
 
 
+def test_tabs_breaks_and_hyphens_in_a_run_read_as_python_docx_reads_them(tmp_path):
+    """Runs are read from their XML: a tab or line break separates words, a page break joins them, a
+    non-breaking hyphen is a hyphen, as python-docx's Paragraph.text gives them."""
+    document = docx.Document(io.BytesIO(filled_template()))
+    paragraph = document.add_paragraph()
+    paragraph._p.append(parse_xml(
+        f'<w:r {nsdecls("w")}><w:t>二、主动公开</w:t><w:tab/><w:t>政府信息</w:t><w:br/><w:t>情况</w:t>'
+        '<w:br w:type="page"/><w:t>续</w:t><w:cr/><w:t>2024</w:t><w:noBreakHyphen/><w:t>01</w:t><w:ptab/>'
+        '<w:t>止</w:t></w:r>'
+    ))
+    runs = tmp_path / "runs.docx"
+    document.save(runs)
+    paragraphs = [b.text for b in parse_docx(str(runs), runs.read_bytes()).blocks if isinstance(b, Paragraph)]
+    assert paragraphs[-1] == "二、主动公开 政府信息 情况续 2024-01 止"
+    assert paragraphs[-1] == " ".join(docx.Document(str(runs)).paragraphs[-1].text.split())
+
+
 # ---- refused -------------------------------------------------------------------------------
 
 def test_a_docx_that_is_not_a_zip_is_refused(tmp_path):
