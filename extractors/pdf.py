@@ -7,7 +7,8 @@ Two ways to rebuild the tables, both ending in the rows the locator reads:
   positions (extractors/pdf_text_layout.py).
 
 The modules, one job each: pdf_pages (the file's pages to positioned lines and ruled tables, OCR for
-scanned pages), pdf_boxes (positioned text to lines and cells), pdf_paragraphs (text lines to
+scanned pages), pdf_pdfium and pdf_fonts (characters and ruling lines read by pdfium, in C, placed
+as pdfminer places them), pdf_boxes (positioned text to lines and cells), pdf_paragraphs (text lines to
 paragraphs), pdf_rows (rows, with labels moved to the row they belong to), pdf_grid and
 pdf_text_layout (the two readings).
 

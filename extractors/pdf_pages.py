@@ -1,22 +1,26 @@
-"""A PDF's pages to positioned lines and ruled tables, with pdfplumber.
+"""A PDF's pages to positioned lines and ruled tables.
 
-A ruled table's cells come from its ruling lines (pdfplumber's find_tables); a cell covered by a
-merged cell is absent, so it is read once, where it starts, as in HTML. A cell's lines are joined
-without a gap, so labels wrapped in a narrow cell or printed one character per line read as one
-label. Page numbers in the top or bottom margin are dropped. Scanned pages (no text layer, an
-image) are OCRed (extractors/scan.py) into boxes read like a text layer's words.
+Characters and ruling lines come from pdfium (extractors/pdf_pdfium.py) where it places them as
+pdfminer would, else from pdfplumber (pdfminer); either way pdfplumber's table finder and word
+extractor turn them into tables and words. A ruled table's cells come from its ruling lines; a
+cell covered by a merged cell is absent, so it is read once, where it starts, as in HTML. A
+cell's lines are joined without a gap, so labels wrapped in a narrow cell or printed one
+character per line read as one label. Page numbers in the top or bottom margin are dropped.
+Scanned pages (no text layer, an image) are OCRed (extractors/scan.py) into boxes read like a
+text layer's words.
 """
 
 from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from extractors.errors import EncryptedFile, ExtractionError, NoTextFound, UnreadableContainer
 from extractors.labels import normalise_label
 from extractors.pdf_boxes import Box, group_lines
+from extractors.pdf_pdfium import open_pages
 
 NO_TEXT = "no text found: the PDF has no text layer and OCR finds no text on its pages (blank scans?)"
 
@@ -137,22 +141,37 @@ def _is_scanned(page) -> bool:
 
 
 def read_pages(path: str, data: bytes, *, find_tables: bool) -> tuple[list[Page], bool]:
-    """The pages, and whether some were OCRed: a page with an image and no text layer is a scan."""
+    """The pages, and whether some were OCRed: a page with an image and no text layer is a scan.
+    Read with pdfium where it places text as pdfminer would (extractors/pdf_pdfium.py), else with
+    pdfplumber, which also says why a file cannot be read."""
+    if b"%PDF" not in data[:1024]:
+        raise UnreadableContainer(path, "not a PDF file: no %PDF header")
+    opened = open_pages(data)
+    if opened is None:
+        with _open(path, data) as pdf:
+            return _read_all(path, data, pdf.pages, find_tables=find_tables)
+    document, pages = opened
+    try:
+        return _read_all(path, data, pages, find_tables=find_tables)
+    finally:
+        document.close()
+
+
+def _read_all(path: str, data: bytes, pdf_pages: Sequence, *, find_tables: bool) -> tuple[list[Page], bool]:
     from extractors.scan import ocr_pages, pdf_page_images
 
-    with _open(path, data) as pdf:
-        try:
-            scanned = [number for number, page in enumerate(pdf.pages, start=1) if _is_scanned(page)]
-            ocred = dict(zip(scanned, ocr_pages(pdf_page_images(path, data, scanned)))) if scanned else {}
-            pages = [
-                boxes_page(ocred[number].boxes, number, float(page.initial_doctop), float(page.height))
-                if number in ocred else _read_page(page, number, find_tables=find_tables)
-                for number, page in enumerate(pdf.pages, start=1)
-            ]
-        except ExtractionError:
-            raise
-        except Exception as exc:  # a broken page stream, an unsupported filter
-            raise UnreadableContainer(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    try:
+        scanned = [number for number, page in enumerate(pdf_pages, start=1) if _is_scanned(page)]
+        ocred = dict(zip(scanned, ocr_pages(pdf_page_images(path, data, scanned)))) if scanned else {}
+        pages = [
+            boxes_page(ocred[number].boxes, number, float(page.initial_doctop), float(page.height))
+            if number in ocred else _read_page(page, number, find_tables=find_tables)
+            for number, page in enumerate(pdf_pages, start=1)
+        ]
+    except ExtractionError:
+        raise
+    except Exception as exc:  # a broken page stream, an unsupported filter
+        raise UnreadableContainer(path, f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
     if not any(page.all_lines for page in pages):
         raise NoTextFound(path, NO_TEXT)
     return pages, bool(ocred)
