@@ -1,16 +1,16 @@
-"""DOCX reports to paragraphs and rows, with python-docx.
+"""DOCX reports to paragraphs and rows: the main document part's XML read with lxml (python-docx's parser).
 
-A .docx is a zip of XML parts, so the zip is checked before python-docx opens it: a file that
+A .docx is a zip of XML parts, so the zip is checked before it is opened: a file that
 is not a zip, a zip bomb (a member that inflates far beyond its compressed size, or parts
 adding up to more than any report needs) and an oversized member are refused with an
 UnsafeArchive or UnreadableContainer error. The limits apply to the sizes the zip declares,
 and Python's zipfile never inflates a member past its declared size (it stops there and the
 CRC check fails), so a zip that lies about its sizes cannot get past them either.
 
-XML: python-docx parses every part with its own lxml parser, built with
-resolve_entities=False, and lxml parsers never load from the network (no_network=True is
-lxml's default). Neither DTDs nor external entities are ever fetched; external relationships
-(linked images, hyperlinks) are recorded by python-docx as targets and never opened.
+XML: only the package's relationships, its content types and the main document part are parsed,
+with python-docx's own lxml parser, built with resolve_entities=False, and lxml parsers never
+load from the network (no_network=True is lxml's default). Neither DTDs nor external entities
+are ever fetched; no other part (images, linked targets, hyperlinks) is opened.
 
 A table that holds other tables is page layout: its cells are read as content.
 
@@ -30,6 +30,7 @@ locator aligns values by labels, not positions.
 from __future__ import annotations
 
 import io
+import posixpath
 import zipfile
 from collections.abc import Iterator
 
@@ -54,11 +55,16 @@ _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _P, _TBL, _SDT, _SDT_CONTENT = f"{{{_W}}}p", f"{{{_W}}}tbl", f"{{{_W}}}sdt", f"{{{_W}}}sdtContent"
 _TXBX_CONTENT, _FALLBACK = f"{{{_W}}}txbxContent", f"{{{_MC}}}Fallback"
 _CUSTOM_XML = f"{{{_W}}}customXml"
-_R, _TR, _TC = f"{{{_W}}}r", f"{{{_W}}}tr", f"{{{_W}}}tc"
+_R, _TR, _TC, _BODY = f"{{{_W}}}r", f"{{{_W}}}tr", f"{{{_W}}}tc", f"{{{_W}}}body"
 _V_MERGE_PATH, _VAL = f"{{{_W}}}tcPr/{{{_W}}}vMerge", f"{{{_W}}}val"
 _T, _BR, _TYPE = f"{{{_W}}}t", f"{{{_W}}}br", f"{{{_W}}}type"
 #: Run children that stand for one character, as python-docx reads them.
 _RUN_CHARACTERS = {f"{{{_W}}}tab": "\t", f"{{{_W}}}ptab": "\t", f"{{{_W}}}cr": "\n", f"{{{_W}}}noBreakHyphen": "-"}
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+_CT_OVERRIDE = "{http://schemas.openxmlformats.org/package/2006/content-types}Override"
+_CT_DEFAULT = "{http://schemas.openxmlformats.org/package/2006/content-types}Default"
+_WML_DOCUMENT = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 #: Runs under these are not the paragraph's own visible text.
 _NOT_SHOWN_INLINE = frozenset({f"{{{_W}}}del", f"{{{_W}}}moveFrom", _TXBX_CONTENT, _FALLBACK})
 
@@ -186,14 +192,36 @@ def _blocks(container: etree._Element) -> Iterator[Block]:
             yield from _blocks(child)
 
 
+def _main_part(archive: zipfile.ZipFile) -> etree._Element:
+    """The package's main document part (word/document.xml, wherever its relationships put it),
+    refused unless its content type is a Word document's, as python-docx refuses it. Only this part
+    is parsed: opening the whole package with python-docx parsed every part (styles, settings,
+    fonts), most of a DOCX's time once its tables were read directly."""
+    from docx.oxml.parser import parse_xml
+
+    relationships = parse_xml(archive.read("_rels/.rels"))
+    target = next((r.get("Target") for r in relationships.iter(_RELATIONSHIP)
+                   if r.get("Type") == _OFFICE_DOCUMENT and r.get("TargetMode") != "External"), None)
+    if not target:
+        raise KeyError("the package names no main document part")
+    name = posixpath.normpath("/" + target).lstrip("/")
+    types = parse_xml(archive.read("[Content_Types].xml"))
+    by_part = {o.get("PartName", "").lower(): o.get("ContentType") for o in types.iter(_CT_OVERRIDE)}
+    by_extension = {d.get("Extension", "").lower(): d.get("ContentType") for d in types.iter(_CT_DEFAULT)}
+    content_type = by_part.get("/" + name.lower()) or by_extension.get(posixpath.splitext(name)[1][1:].lower())
+    if content_type != _WML_DOCUMENT:
+        raise ValueError(f"not a Word file: its main part {name} is {content_type}")
+    return parse_xml(archive.read(name))
+
+
 def parse_docx(path: str, data: bytes, *, reader: str = READER) -> Document:
     check_zip(path, data)
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            root = _main_part(archive)
+    except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise UnreadableContainer(path, f"not a readable Word document ({type(exc).__name__}: {exc})") from exc
-    body = document.element.body
+    body = root.find(_BODY)
+    if body is None:
+        raise UnreadableContainer(path, "not a readable Word document: its main part has no body")
     return Document(list(_blocks(body)), reader=reader)

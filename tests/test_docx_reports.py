@@ -186,6 +186,25 @@ def test_a_zip_that_is_not_a_word_document_is_refused(tmp_path):
     assert "not a readable Word document" in failed["error"]
 
 
+def test_a_macro_enabled_document_is_refused_as_python_docx_refuses_it(tmp_path):
+    """Only the main part is parsed, found through the package's relationships and checked by its
+    content type, as docx.Document checks it."""
+    source = zipfile.ZipFile(io.BytesIO(filled_template()))
+    macro = tmp_path / "report.docx"
+    with zipfile.ZipFile(macro, "w") as archive:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "[Content_Types].xml":
+                data = data.replace(b"openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                                    b"ms-word.document.macroEnabled.main+xml")
+            archive.writestr(member, data)
+    with pytest.raises(ValueError, match="not a Word file"):
+        docx.Document(str(macro))
+    failed = _failure(macro)
+    assert failed["reason"] == "unreadable_container"
+    assert "not a readable Word document (ValueError: not a Word file: its main part word/document.xml is " \
+        "application/vnd.ms-word.document.macroEnabled.main+xml)" in failed["error"]
+
 def _zip_bomb(path: Path) -> Path:
     """A real DOCX whose document.xml is padded with 40 MB of zeros: it deflates about 1000x."""
     source = zipfile.ZipFile(io.BytesIO(filled_template()))
