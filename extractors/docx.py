@@ -1,16 +1,16 @@
-"""DOCX reports to paragraphs and rows, with python-docx.
+"""DOCX reports to paragraphs and rows: the main document part's XML read with lxml (python-docx's parser).
 
-A .docx is a zip of XML parts, so the zip is checked before python-docx opens it: a file that
+A .docx is a zip of XML parts, so the zip is checked before it is opened: a file that
 is not a zip, a zip bomb (a member that inflates far beyond its compressed size, or parts
 adding up to more than any report needs) and an oversized member are refused with an
 UnsafeArchive or UnreadableContainer error. The limits apply to the sizes the zip declares,
 and Python's zipfile never inflates a member past its declared size (it stops there and the
 CRC check fails), so a zip that lies about its sizes cannot get past them either.
 
-XML: python-docx parses every part with its own lxml parser, built with
-resolve_entities=False, and lxml parsers never load from the network (no_network=True is
-lxml's default). Neither DTDs nor external entities are ever fetched; external relationships
-(linked images, hyperlinks) are recorded by python-docx as targets and never opened.
+XML: only the package's relationships, its content types and the main document part are parsed,
+with python-docx's own lxml parser, built with resolve_entities=False, and lxml parsers never
+load from the network (no_network=True is lxml's default). Neither DTDs nor external entities
+are ever fetched; no other part (images, linked targets, hyperlinks) is opened.
 
 A table that holds other tables is page layout: its cells are read as content.
 
@@ -20,15 +20,17 @@ tracked changes unaccepted lost every corrected number and year (they sit in <w:
 did runs in smart tags, simple fields and inline content controls. Every run of the paragraph is
 read, except deleted or moved-away text and text boxes (read as paragraphs of their own).
 
-Merged cells: python-docx returns a cell spanning several grid columns once per column, and
-the top cell of a vertical merge again in each row it spans. Each underlying <w:tc> is read
-once, where it starts, as HTML's rowspan/colspan would print it; the locator aligns values
-by labels, not positions.
+Merged cells: tables are read from their XML (w:tr, w:tc), not through python-docx's Row.cells,
+which returns a cell spanning several grid columns once per column and the top cell of a vertical
+merge again in each row it spans. Each <w:tc> is read once, where it starts (a vertical merge's
+continuations, vMerge="continue", are skipped), as HTML's rowspan/colspan would print it; the
+locator aligns values by labels, not positions.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import zipfile
 from collections.abc import Iterator
 
@@ -53,7 +55,16 @@ _MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
 _P, _TBL, _SDT, _SDT_CONTENT = f"{{{_W}}}p", f"{{{_W}}}tbl", f"{{{_W}}}sdt", f"{{{_W}}}sdtContent"
 _TXBX_CONTENT, _FALLBACK = f"{{{_W}}}txbxContent", f"{{{_MC}}}Fallback"
 _CUSTOM_XML = f"{{{_W}}}customXml"
-_R = f"{{{_W}}}r"
+_R, _TR, _TC, _BODY = f"{{{_W}}}r", f"{{{_W}}}tr", f"{{{_W}}}tc", f"{{{_W}}}body"
+_V_MERGE_PATH, _VAL = f"{{{_W}}}tcPr/{{{_W}}}vMerge", f"{{{_W}}}val"
+_T, _BR, _TYPE = f"{{{_W}}}t", f"{{{_W}}}br", f"{{{_W}}}type"
+#: Run children that stand for one character, as python-docx reads them.
+_RUN_CHARACTERS = {f"{{{_W}}}tab": "\t", f"{{{_W}}}ptab": "\t", f"{{{_W}}}cr": "\n", f"{{{_W}}}noBreakHyphen": "-"}
+_RELATIONSHIP = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+_CT_OVERRIDE = "{http://schemas.openxmlformats.org/package/2006/content-types}Override"
+_CT_DEFAULT = "{http://schemas.openxmlformats.org/package/2006/content-types}Default"
+_WML_DOCUMENT = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
 #: Runs under these are not the paragraph's own visible text.
 _NOT_SHOWN_INLINE = frozenset({f"{{{_W}}}del", f"{{{_W}}}moveFrom", _TXBX_CONTENT, _FALLBACK})
 
@@ -98,9 +109,24 @@ def _shown(run: etree._Element, p: etree._Element) -> bool:
     return True
 
 
+def _run_text(run: etree._Element) -> str:
+    """A run's text as python-docx's Run.text gives it (w:t, tabs, line breaks, hyphens), read from
+    the run's children directly: its XPath query per run was most of the time left after tables."""
+    parts = []
+    for child in run.iterchildren():
+        tag = child.tag
+        if tag == _T:
+            parts.append(child.text or "")
+        elif tag in _RUN_CHARACTERS:
+            parts.append(_RUN_CHARACTERS[tag])
+        elif tag == _BR and child.get(_TYPE, "textWrapping") == "textWrapping":
+            parts.append("\n")  # a page or column break adds nothing
+    return "".join(parts)
+
+
 def _paragraph_text(p: etree._Element) -> str:
     """The paragraph's text as the final document shows it, tracked insertions included, whitespace collapsed."""
-    return " ".join("".join(run.text for run in p.iter(_R) if _shown(run, p)).split())
+    return " ".join("".join(_run_text(run) for run in p.iter(_R) if _shown(run, p)).split())
 
 
 def _cell_text(tc: etree._Element) -> str:
@@ -118,37 +144,35 @@ def _text_box_paragraphs(p: etree._Element) -> Iterator[etree._Element]:
         yield from (child for child in box.iter(_P))
 
 
-def _table_rows(tbl: etree._Element, parent) -> Iterator[Row]:
-    from docx.table import Table
-
-    table = Table(tbl, parent)
-    seen: set[etree._Element] = set()
-    for row in table.rows:
-        cells = []
-        for cell in row.cells:
-            tc = cell._tc
-            if tc in seen:  # the same <w:tc> again: a horizontal span, or a vertical merge continuing
-                continue
-            seen.add(tc)
-            cells.append(_cell_text(tc))
-        if cells:
-            yield Row(tuple(cells))
+def _cells(tbl: etree._Element) -> Iterator[list[etree._Element]]:
+    """Each row's <w:tc> elements that start a cell: a horizontal span (gridSpan) is one <w:tc>
+    already, and a vertical merge's continuation (vMerge without val, or val="continue") is left
+    out, its text being the top cell's. The XML is read directly: python-docx's Row.cells resolves
+    every continuation to the cell above, which cost most of a DOCX's reading time."""
+    for tr in tbl.iterchildren(_TR):
+        yield [tc for tc in tr.iterchildren(_TC) if not _continues_merge(tc)]
 
 
-def _layout_table(tbl: etree._Element, parent) -> Iterator[Block]:
+def _continues_merge(tc: etree._Element) -> bool:
+    v_merge = tc.find(_V_MERGE_PATH)
+    return v_merge is not None and v_merge.get(_VAL, "continue") == "continue"
+
+
+def _table_rows(tbl: etree._Element) -> Iterator[Row]:
+    for tcs in _cells(tbl):
+        if tcs:
+            yield Row(tuple(_cell_text(tc) for tc in tcs))
+
+
+def _layout_table(tbl: etree._Element) -> Iterator[Block]:
     """A table holding other tables is page layout (a whole report set in one cell): its cells are
     read as content, in order, as the HTML reader does."""
-    from docx.table import Table
-
-    seen: set[etree._Element] = set()
-    for row in Table(tbl, parent).rows:
-        for cell in row.cells:
-            if cell._tc not in seen:
-                seen.add(cell._tc)
-                yield from _blocks(cell._tc, cell)
+    for tcs in _cells(tbl):
+        for tc in tcs:
+            yield from _blocks(tc)
 
 
-def _blocks(container: etree._Element, parent) -> Iterator[Block]:
+def _blocks(container: etree._Element) -> Iterator[Block]:
     for child in container.iterchildren():
         if child.tag == _P:
             for inner in _text_box_paragraphs(child):
@@ -157,25 +181,47 @@ def _blocks(container: etree._Element, parent) -> Iterator[Block]:
             if text := _paragraph_text(child):
                 yield Paragraph(text)
         elif child.tag == _TBL and any(True for _ in child.iterdescendants(_TBL)):
-            yield from _layout_table(child, parent)
+            yield from _layout_table(child)
         elif child.tag == _TBL:
-            yield from _table_rows(child, parent)
+            yield from _table_rows(child)
         elif child.tag == _SDT:
             content = child.find(_SDT_CONTENT)
             if content is not None:
-                yield from _blocks(content, parent)
+                yield from _blocks(content)
         elif child.tag == _CUSTOM_XML:
-            yield from _blocks(child, parent)
+            yield from _blocks(child)
+
+
+def _main_part(archive: zipfile.ZipFile) -> etree._Element:
+    """The package's main document part (word/document.xml, wherever its relationships put it),
+    refused unless its content type is a Word document's, as python-docx refuses it. Only this part
+    is parsed: opening the whole package with python-docx parsed every part (styles, settings,
+    fonts), most of a DOCX's time once its tables were read directly."""
+    from docx.oxml.parser import parse_xml
+
+    relationships = parse_xml(archive.read("_rels/.rels"))
+    target = next((r.get("Target") for r in relationships.iter(_RELATIONSHIP)
+                   if r.get("Type") == _OFFICE_DOCUMENT and r.get("TargetMode") != "External"), None)
+    if not target:
+        raise KeyError("the package names no main document part")
+    name = posixpath.normpath("/" + target).lstrip("/")
+    types = parse_xml(archive.read("[Content_Types].xml"))
+    by_part = {o.get("PartName", "").lower(): o.get("ContentType") for o in types.iter(_CT_OVERRIDE)}
+    by_extension = {d.get("Extension", "").lower(): d.get("ContentType") for d in types.iter(_CT_DEFAULT)}
+    content_type = by_part.get("/" + name.lower()) or by_extension.get(posixpath.splitext(name)[1][1:].lower())
+    if content_type != _WML_DOCUMENT:
+        raise ValueError(f"not a Word file: its main part {name} is {content_type}")
+    return parse_xml(archive.read(name))
 
 
 def parse_docx(path: str, data: bytes, *, reader: str = READER) -> Document:
     check_zip(path, data)
-    import docx
-    from docx.opc.exceptions import PackageNotFoundError
-
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            root = _main_part(archive)
+    except (KeyError, ValueError, zipfile.BadZipFile, etree.XMLSyntaxError) as exc:
         raise UnreadableContainer(path, f"not a readable Word document ({type(exc).__name__}: {exc})") from exc
-    body = document.element.body
-    return Document(list(_blocks(body, document._body)), reader=reader)
+    body = root.find(_BODY)
+    if body is None:
+        raise UnreadableContainer(path, "not a readable Word document: its main part has no body")
+    return Document(list(_blocks(body)), reader=reader)

@@ -150,6 +150,23 @@ def test_a_text_box_is_read_once_as_its_own_paragraph(tmp_path):
     assert paragraphs[:3] == [AGENCY, "（此件公开发布）", TITLE]
 
 
+def test_tabs_breaks_and_hyphens_in_a_run_read_as_python_docx_reads_them(tmp_path):
+    """Runs are read from their XML: a tab or line break separates words, a page break joins them, a
+    non-breaking hyphen is a hyphen, as python-docx's Paragraph.text gives them."""
+    document = docx.Document(io.BytesIO(filled_template()))
+    paragraph = document.add_paragraph()
+    paragraph._p.append(parse_xml(
+        f'<w:r {nsdecls("w")}><w:t>二、主动公开</w:t><w:tab/><w:t>政府信息</w:t><w:br/><w:t>情况</w:t>'
+        '<w:br w:type="page"/><w:t>续</w:t><w:cr/><w:t>2024</w:t><w:noBreakHyphen/><w:t>01</w:t><w:ptab/>'
+        '<w:t>止</w:t></w:r>'
+    ))
+    runs = tmp_path / "runs.docx"
+    document.save(runs)
+    paragraphs = [b.text for b in parse_docx(str(runs), runs.read_bytes()).blocks if isinstance(b, Paragraph)]
+    assert paragraphs[-1] == "二、主动公开 政府信息 情况续 2024-01 止"
+    assert paragraphs[-1] == " ".join(docx.Document(str(runs)).paragraphs[-1].text.split())
+
+
 # ---- refused -------------------------------------------------------------------------------
 
 def test_a_docx_that_is_not_a_zip_is_refused(tmp_path):
@@ -168,6 +185,25 @@ def test_a_zip_that_is_not_a_word_document_is_refused(tmp_path):
     assert failed["reason"] == "unreadable_container"
     assert "not a readable Word document" in failed["error"]
 
+
+def test_a_macro_enabled_document_is_refused_as_python_docx_refuses_it(tmp_path):
+    """Only the main part is parsed, found through the package's relationships and checked by its
+    content type, as docx.Document checks it."""
+    source = zipfile.ZipFile(io.BytesIO(filled_template()))
+    macro = tmp_path / "report.docx"
+    with zipfile.ZipFile(macro, "w") as archive:
+        for member in source.infolist():
+            data = source.read(member)
+            if member.filename == "[Content_Types].xml":
+                data = data.replace(b"openxmlformats-officedocument.wordprocessingml.document.main+xml",
+                                    b"ms-word.document.macroEnabled.main+xml")
+            archive.writestr(member, data)
+    with pytest.raises(ValueError, match="not a Word file"):
+        docx.Document(str(macro))
+    failed = _failure(macro)
+    assert failed["reason"] == "unreadable_container"
+    assert "not a readable Word document (ValueError: not a Word file: its main part word/document.xml is " \
+        "application/vnd.ms-word.document.macroEnabled.main+xml)" in failed["error"]
 
 def _zip_bomb(path: Path) -> Path:
     """A real DOCX whose document.xml is padded with 40 MB of zeros: it deflates about 1000x."""
