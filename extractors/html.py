@@ -90,13 +90,18 @@ class _Walker:
 
 
 def _parser() -> etree.HTMLParser:
-    # One per call: an lxml parser must not be shared between threads.
-    return etree.HTMLParser(collect_ids=False)
+    """One per call: an lxml parser must not be shared between threads.
+
+    It is handed the text as UTF-8 bytes and told so (a charset the page declares is not looked at:
+    the text is decoded already): libxml2 parses UTF-8 natively, where a Python str of Chinese
+    reaches it as UCS-2 or UCS-4 to convert first (a third of the parse of a 230 KB page).
+    """
+    return etree.HTMLParser(collect_ids=False, encoding="utf-8")
 
 
 def parse_html(path: str, text: str) -> Document:
     try:
-        root = etree.fromstring(text, _parser())
+        root = etree.fromstring(text.encode("utf-8", "surrogatepass"), _parser())
         if root is None:
             raise etree.ParserError("Document is empty")
     except (etree.ParserError, ValueError) as exc:
