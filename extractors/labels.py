@@ -78,6 +78,8 @@ def table_of_row(labels: Sequence[str]) -> str | None:
 
 
 # ---- table A: 主动公开政府信息情况 ------------------------------------------------------
+# The label lookups below are cached: asked of every label cell of every row, and every report prints the
+# template's labels, so most are a cache hit (a label is a str; an OCRed ScoredText hashes as its text).
 
 _CHINESE_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _ARTICLE_ITEM = re.compile(r"第二十条第?\(?([一二三四五六七八九十]+)\)?")
@@ -112,6 +114,7 @@ ACTIVE_COLUMNS: tuple[tuple[str, str, frozenset[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=16384)
 def article_item(label: str) -> str | None:
     """'第二十条第（五）项' -> 'art20_5'."""
     match = _ARTICLE_ITEM.search(normalise_label(label))
@@ -122,16 +125,19 @@ def article_item(label: str) -> str | None:
     return f"art20_{number}"
 
 
+@lru_cache(maxsize=16384)
 def active_row(label: str) -> str | None:
     compact = normalise_label(label)
     return next((code for keyword, code in ACTIVE_ROWS if keyword in compact), None)
 
 
+@lru_cache(maxsize=16384)
 def active_column(label: str) -> tuple[str, frozenset[str]] | None:
     compact = normalise_label(label)
     return next(((code, versions) for keyword, code, versions in ACTIVE_COLUMNS if keyword in compact), None)
 
 
+@lru_cache(maxsize=16384)
 def unit_in_label(label: str) -> str | None:
     """The money unit a header declares: '本年收费金额（单位：万元）' -> '万元'."""
     compact = normalise_label(label)
@@ -203,6 +209,7 @@ _TOP_LEVEL_ROWS = (
 )
 
 
+@lru_cache(maxsize=16384)
 def request_column(label: str) -> str | None:
     compact = normalise_label(label)
     return next((code for keyword, code in REQUEST_COLUMNS if compact == keyword), None)
@@ -271,6 +278,7 @@ def _request_row(labels: tuple[str, ...], section: str | None) -> tuple[str | No
 REVIEW_GROUPS = ("review", "litigation_direct", "litigation_after_review")
 
 
+@lru_cache(maxsize=16384)
 def review_group(label: str) -> str | None:
     compact = normalise_label(label)
     if "未经复议" in compact or "直接起诉" in compact:

@@ -215,26 +215,9 @@ class _Requests:
         if row_code and row_code not in self.rows:
             self.rows[row_code] = (" ".join(labels), values)
 
-    def column_order(self) -> list[str]:
+    def column_order(self) -> tuple[str, ...]:
         """Leaf columns in printed order: the group 法人或其他组织 stands for the labels under it."""
-        template_order = [code for _, code in REQUEST_COLUMNS]
-        tops = [i for i, row in enumerate(self.header_rows) if any(request_column(l) in ("natural_person", "total") for l in row)]
-        if not tops:
-            return template_order
-        top = self.header_rows[tops[0]]
-        children = [
-            code
-            for row in self.header_rows[tops[0] + 1 :]
-            for label in row
-            if (code := request_column(label)) and code not in ("natural_person", "total")
-        ]
-        order: list[str] = []
-        for label in top:
-            if REQUEST_COLUMN_GROUP in normalise_label(label):
-                order.extend(children)
-            elif code := request_column(label):
-                order.append(code)
-        return order if sorted(order) == sorted(template_order) else template_order
+        return _column_order(tuple(self.header_rows))
 
     @property
     def version(self) -> str:
@@ -251,6 +234,29 @@ class _Requests:
             fitted = fit_values(values, len(columns), f"{TABLE_TITLES[REQUESTS]}, row {label}", path)
             cells.extend(_row_cells(REQUESTS, row_code, columns, fitted))
         return cells
+
+
+@lru_cache(maxsize=4096)
+def _column_order(header_rows: tuple[Sequence[str], ...]) -> tuple[str, ...]:
+    """_Requests.column_order, cached: most reports print one of a few headers."""
+    template_order = tuple(code for _, code in REQUEST_COLUMNS)
+    tops = [i for i, row in enumerate(header_rows) if any(request_column(l) in ("natural_person", "total") for l in row)]
+    if not tops:
+        return template_order
+    top = header_rows[tops[0]]
+    children = [
+        code
+        for row in header_rows[tops[0] + 1 :]
+        for label in row
+        if (code := request_column(label)) and code not in ("natural_person", "total")
+    ]
+    order: list[str] = []
+    for label in top:
+        if REQUEST_COLUMN_GROUP in normalise_label(label):
+            order.extend(children)
+        elif code := request_column(label):
+            order.append(code)
+    return tuple(order) if sorted(order) == sorted(template_order) else template_order
 
 
 _REVIEW_WIDTH = len(columns_for("2021", REVIEW_LITIGATION)) * len(REVIEW_GROUPS)
