@@ -104,6 +104,7 @@ class LocatedTables:
 
 def split_row(cells: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(label cells, value cells): the values are the cells after the last label."""
+    cells = tuple(cells)  # a reader may hand a list
     if set(map(type, cells)) <= _PLAIN:
         return _split_plain_row(cells)
     return _split(cells)
