@@ -1,7 +1,8 @@
 """Bytes to text, trying what the file says about itself before guessing.
 
 Order: byte-order mark, then the charset the HTTP header declared and then the one the file
-declares (a meta tag), each only if it actually decodes, then UTF-8, then chardet. Bytes
+declares (a meta tag), each only if it actually decodes, then UTF-8, then detection: GB18030 when the
+bytes read in it as the template's own words (信息公开, which every report prints), else chardet. Bytes
 that are valid UTF-8 (and not plain ASCII) are read as UTF-8 whatever is declared: GB18030
 decodes almost any bytes, so a wrong GBK declaration would otherwise win with mojibake.
 GB2312 and GBK are decoded as GB18030, their superset: pages declared GB2312 routinely
@@ -38,6 +39,10 @@ _ALIASES = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "euc-cn":
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f]")
 _NOT_CONTROL_BYTES = bytes(b for b in range(256) if not _CONTROL.match(chr(b)))
 _MAX_CONTROL_SHARE = 0.01
+#: Words every report prints (its title, its tables' titles), as GB18030 bytes: bytes that hold them decode
+#: strictly as GB18030 to the report's own words, a surer detection than chardet's, at a hundredth of its
+#: cost (chardet took 0.4 of the 1.5 ms a GBK text report cost to read). Big5 and UTF-8 bytes never spell them.
+_TEMPLATE_WORDS_GB18030 = "信息公开".encode("gb18030")
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,8 @@ def _candidates(
     if declared in CHINESE_CAPABLE and declared != http_charset:
         yield declared, "declared"
     yield "utf-8", "utf-8"
+    if _TEMPLATE_WORDS_GB18030 in body[:DETECTION_SAMPLE_BYTES]:
+        yield "gb18030", "detected"
     guess = chardet.detect(body[:DETECTION_SAMPLE_BYTES], include_encodings=DETECTION_CANDIDATES).get("encoding")
     detected = canonical_encoding(guess) if guess else None
     if detected in CHINESE_CAPABLE and detected != "utf-8":
@@ -122,7 +129,7 @@ def _looks_binary(body: bytes, text: str, encoding: str) -> bool:
 
 def decode_bytes(path: str, data: bytes, *, is_html: bool, http_charset: str | None = None) -> DecodedText:
     """Decode strictly with the first candidate that works; `http_charset` is what a web server said."""
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(), which copies a whole page to look at its first bytes
         raise EmptyFile(path)
 
     body, bom_encoding = EncodingDetector.strip_byte_order_mark(data)

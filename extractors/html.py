@@ -25,6 +25,7 @@ _BLOCK = frozenset(
         "tbody", "thead", "tfoot", "dd", "dt", "dl", "form", "body", "main", "aside", "caption",
     }
 )
+_CELL_TAGS = frozenset({"td", "th"})
 
 
 def _cell_text(cell: etree._Element, plain: bool = False) -> str:
@@ -56,36 +57,42 @@ class _Walker:
         self._buffer: list[str] = []
 
     def flush(self) -> None:
+        if not self._buffer:
+            return
         text = " ".join("".join(self._buffer).split())
         if text:
             self.blocks.append(Paragraph(text))
         self._buffer.clear()
 
     def walk(self, element: etree._Element) -> None:
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if tag in _SKIP or not tag:
+        # Each .tag, .text and .tail is a new Python string made by lxml: each is asked once.
+        tag = element.tag
+        if not isinstance(tag, str) or tag in _SKIP:
             return
         if tag == "table" and next(element.iterdescendants("table"), None) is None:
             self.flush()
             plain = next(element.iter(*_SKIP), None) is None
             for tr in element.iter("tr"):
-                cells = tuple(_cell_text(c, plain) for c in tr if isinstance(c.tag, str) and c.tag in ("td", "th"))
+                cells = tuple(_cell_text(c, plain) for c in tr if c.tag in _CELL_TAGS)
                 if cells:
                     self.blocks.append(Row(cells))
             self.pictures.extend((len(self.blocks), img.get("src") or "") for img in element.iter("img"))
             return
+        block = tag in _BLOCK
         if tag == "img":
             self.flush()
             self.pictures.append((len(self.blocks), element.get("src") or ""))
-        if tag == "br" or tag in _BLOCK:
+        if block or tag == "br":
             self.flush()
-        if element.text:
-            self._buffer.append(element.text)
+        text = element.text
+        if text:
+            self._buffer.append(text)
         for child in element:
             self.walk(child)
-            if child.tail:
-                self._buffer.append(child.tail)
-        if tag in _BLOCK:
+            tail = child.tail
+            if tail:
+                self._buffer.append(tail)
+        if block:
             self.flush()
 
 

@@ -1,7 +1,7 @@
 """The words of the template: how printed labels map to the warehouse's row and column codes.
 
-Labels are compared after normalise_label(): NFKC (full-width brackets and digits become
-half-width), no whitespace, no Word bookmarks. Matching is by keywords, not by whole
+Labels are compared after normalise_label(), the template's normalise_printed (the one the facts use
+too): NFKC (full-width brackets and digits become half-width), no whitespace, no Word bookmarks. Matching is by keywords, not by whole
 labels, so typos such as 行政止公开 and wrapped or re-ordered labels still match, and a
 numbered sub-row whose words are garbled falls back to its number within its section.
 """
@@ -9,22 +9,19 @@ numbered sub-row whose words are garbled falls back to its number within its sec
 from __future__ import annotations
 
 import re
-import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
 
-from template import AMBIGUOUS, DASHES, NUMBER_PATTERN
+from template import AMBIGUOUS, DASHES, NUMBER_PATTERN, normalise_printed
 from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
-
-_BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
-_WHITESPACE = re.compile(r"\s+")
 
 _NUMBER = re.compile(NUMBER_PATTERN)
 
 
 @lru_cache(maxsize=65536)
 def normalise_label(text: str) -> str:
-    text = _BOOKMARK.sub("", text)
-    return _WHITESPACE.sub("", unicodedata.normalize("NFKC", text))
+    """template.normalise_printed, cached: labels and cells repeat across rows and reports."""
+    return normalise_printed(text)
 
 
 @lru_cache(maxsize=65536)
@@ -43,8 +40,11 @@ def looks_like_value(text: str) -> bool:
 _HEADING_NUMBER = re.compile(r"^(?:[一二三四五六七八九十]{1,2}\s*[、.．是]|\d{1,2}[、.．]|\([一二三四五六七八九十]{1,2}\))")
 
 
+@lru_cache(maxsize=16384)
 def table_of_heading(text: str) -> str | None:
-    """The table a section heading introduces, '' for a heading that ends the tables."""
+    """The table a section heading introduces, '' for a heading that ends the tables.
+
+    Cached: asked of every paragraph, and headings and the template's notes repeat across reports."""
     label = normalise_label(text)
     if len(label) > 40:
         return None
@@ -65,7 +65,7 @@ def table_of_heading(text: str) -> str | None:
     return None
 
 
-def table_of_row(labels: list[str]) -> str | None:
+def table_of_row(labels: Sequence[str]) -> str | None:
     """A row whose labels can only belong to one table switches the locator to it."""
     joined = "".join(labels)
     if "第二十条" in joined or "信息内容" in joined:
@@ -78,6 +78,8 @@ def table_of_row(labels: list[str]) -> str | None:
 
 
 # ---- table A: 主动公开政府信息情况 ------------------------------------------------------
+# The label lookups below are cached: asked of every label cell of every row, and every report prints the
+# template's labels, so most are a cache hit (a label is a str; an OCRed ScoredText hashes as its text).
 
 _CHINESE_NUMERALS = {"一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 _ARTICLE_ITEM = re.compile(r"第二十条第?\(?([一二三四五六七八九十]+)\)?")
@@ -112,6 +114,7 @@ ACTIVE_COLUMNS: tuple[tuple[str, str, frozenset[str]], ...] = (
 )
 
 
+@lru_cache(maxsize=16384)
 def article_item(label: str) -> str | None:
     """'第二十条第（五）项' -> 'art20_5'."""
     match = _ARTICLE_ITEM.search(normalise_label(label))
@@ -122,16 +125,19 @@ def article_item(label: str) -> str | None:
     return f"art20_{number}"
 
 
+@lru_cache(maxsize=16384)
 def active_row(label: str) -> str | None:
     compact = normalise_label(label)
     return next((code for keyword, code in ACTIVE_ROWS if keyword in compact), None)
 
 
+@lru_cache(maxsize=16384)
 def active_column(label: str) -> tuple[str, frozenset[str]] | None:
     compact = normalise_label(label)
     return next(((code, versions) for keyword, code, versions in ACTIVE_COLUMNS if keyword in compact), None)
 
 
+@lru_cache(maxsize=16384)
 def unit_in_label(label: str) -> str | None:
     """The money unit a header declares: '本年收费金额（单位：万元）' -> '万元'."""
     compact = normalise_label(label)
@@ -203,6 +209,7 @@ _TOP_LEVEL_ROWS = (
 )
 
 
+@lru_cache(maxsize=16384)
 def request_column(label: str) -> str | None:
     compact = normalise_label(label)
     return next((code for keyword, code in REQUEST_COLUMNS if compact == keyword), None)
@@ -220,13 +227,19 @@ def _section_marker(compact: str) -> tuple[str, str] | None:
     return None
 
 
-def request_row(labels: list[str], section: str | None) -> tuple[str | None, str | None]:
+def request_row(labels: Sequence[str], section: str | None) -> tuple[str | None, str | None]:
     """(row code, section in force after this row) for the label cells of one row of table B.
 
     A row may carry its section label ('（三）不予公开') before its sub-row label ('1.属于国家秘密');
     later rows carry only the sub-row label and inherit the section. Returns a None code for
     rows that only open a section.
     """
+    return _request_row(tuple(labels), section)
+
+
+@lru_cache(maxsize=16384)
+def _request_row(labels: tuple[str, ...], section: str | None) -> tuple[str | None, str | None]:
+    """request_row, cached: every report prints the same labels."""
     compact_labels = [c for c in (normalise_label(label) for label in labels) if c]
     joined = "".join(compact_labels)
     for keyword, code in _TOP_LEVEL_ROWS:
@@ -265,6 +278,7 @@ def request_row(labels: list[str], section: str | None) -> tuple[str | None, str
 REVIEW_GROUPS = ("review", "litigation_direct", "litigation_after_review")
 
 
+@lru_cache(maxsize=16384)
 def review_group(label: str) -> str | None:
     compact = normalise_label(label)
     if "未经复议" in compact or "直接起诉" in compact:

@@ -10,6 +10,7 @@ names, after dropping the empty cells merged labels leave at either end.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
@@ -68,6 +69,30 @@ def _shared_cell(table_code: str, row_code: str, col_code: str, raw_text: str, u
     return Cell(table_code, row_code, col_code, raw_text, unit_hint, confidence)
 
 
+#: The types of a row's texts that carry nothing beside the text (not document.ScoredText).
+_PLAIN = frozenset({str, type(None)})
+
+
+def _row_cells(table_code: str, row_code: str, columns: tuple[tuple[str, str | None], ...],
+               fitted: tuple[str | None, ...]) -> tuple[Cell, ...]:
+    """The cells of one row, aligned to its columns (a None text is a column the row lacks).
+
+    A row of plain texts is shared like its cells: most rows repeat one seen before (all '0', or
+    the same numbers in the same places), and a cache lookup per row replaces one per cell.
+    """
+    if set(map(type, fitted)) <= _PLAIN:
+        return _shared_row(table_code, row_code, columns, fitted)
+    return tuple(_cell(table_code, row_code, code, text, unit) for (code, unit), text in zip(columns, fitted)
+                 if text is not None)
+
+
+@lru_cache(maxsize=65536)
+def _shared_row(table_code: str, row_code: str, columns: tuple[tuple[str, str | None], ...],
+                fitted: tuple[str | None, ...]) -> tuple[Cell, ...]:
+    return tuple(_shared_cell(table_code, row_code, code, text, unit, None) for (code, unit), text in zip(columns, fitted)
+                 if text is not None)
+
+
 @dataclass
 class LocatedTables:
     cells: list[Cell]
@@ -77,21 +102,33 @@ class LocatedTables:
     requests_template: str
 
 
-def split_row(cells: tuple[str, ...]) -> tuple[list[str], list[str]]:
+def split_row(cells: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(label cells, value cells): the values are the cells after the last label."""
-    last_label = -1
-    for index, cell in enumerate(cells):
-        if not looks_like_value(cell):
-            last_label = index
-    labels = [cell for cell in cells[: last_label + 1] if normalise_label(cell)]
-    return labels, list(cells[last_label + 1 :])
+    cells = tuple(cells)  # a reader may hand a list
+    if set(map(type, cells)) <= _PLAIN:
+        return _split_plain_row(cells)
+    return _split(cells)
 
 
-def has_values(values: list[str]) -> bool:
+@lru_cache(maxsize=65536)
+def _split_plain_row(cells: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """split_row of a row of plain texts, shared: rows repeat across reports (headers, labels, rows of '0')."""
+    return _split(cells)
+
+
+def _split(cells: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    last_label = len(cells) - 1
+    while last_label >= 0 and looks_like_value(cells[last_label]):
+        last_label -= 1
+    labels = tuple(cell for cell in cells[: last_label + 1] if normalise_label(cell))
+    return labels, cells[last_label + 1 :]
+
+
+def has_values(values: Sequence[str]) -> bool:
     return any(normalise_label(v) for v in values)
 
 
-def fit_values(values: list[str], expected: int, where: str, path: str) -> list[str | None]:
+def fit_values(values: Sequence[str], expected: int, where: str, path: str) -> tuple[str | None, ...]:
     """Align a row's value cells to `expected` columns; None marks a column the row lacks.
 
     Surplus empty cells are dropped from the end and the start in turn, end first: a merged
@@ -114,7 +151,7 @@ def fit_values(values: list[str], expected: int, where: str, path: str) -> list[
         raise TableLayoutError(
             path, f"{where}: {len(fitted)} value cells where the template has {expected} columns ({fitted!r})"
         )
-    return fitted + [None] * (expected - len(fitted))
+    return tuple(fitted) + (None,) * (expected - len(fitted))
 
 
 @cache
@@ -127,10 +164,10 @@ def _row_item(row_code: str) -> str:
 class _ActiveDisclosure:
     item: str | None = None
     header_columns: dict[str, list[tuple[str, str | None]]] = field(default_factory=dict)
-    rows: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    rows: dict[str, tuple[str, Sequence[str]]] = field(default_factory=dict)
     votes: Counter = field(default_factory=Counter)
 
-    def add(self, labels: list[str], values: list[str]) -> None:
+    def add(self, labels: Sequence[str], values: Sequence[str]) -> None:
         joined = "".join(labels)
         item = article_item(joined)
         if item:
@@ -161,21 +198,17 @@ class _ActiveDisclosure:
             item = _row_item(row_code)
             columns = self.header_columns.get(item) or [(code, None) for code in columns_for(version, ACTIVE_DISCLOSURE, item)]
             fitted = fit_values(values, len(columns), f"{TABLE_TITLES[ACTIVE_DISCLOSURE]}, row {label}", path)
-            cells.extend(
-                _cell(ACTIVE_DISCLOSURE, row_code, code, text, unit)
-                for (code, unit), text in zip(columns, fitted)
-                if text is not None
-            )
+            cells.extend(_row_cells(ACTIVE_DISCLOSURE, row_code, tuple(columns), fitted))
         return cells
 
 
 @dataclass
 class _Requests:
     section: str | None = None
-    header_rows: list[list[str]] = field(default_factory=list)
-    rows: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    header_rows: list[Sequence[str]] = field(default_factory=list)
+    rows: dict[str, tuple[str, Sequence[str]]] = field(default_factory=dict)
 
-    def add(self, labels: list[str], values: list[str]) -> None:
+    def add(self, labels: Sequence[str], values: Sequence[str]) -> None:
         if not has_values(values) and any(request_column(label) or REQUEST_COLUMN_GROUP in normalise_label(label) for label in labels):
             self.header_rows.append(labels)
             return
@@ -183,26 +216,9 @@ class _Requests:
         if row_code and row_code not in self.rows:
             self.rows[row_code] = (" ".join(labels), values)
 
-    def column_order(self) -> list[str]:
+    def column_order(self) -> tuple[str, ...]:
         """Leaf columns in printed order: the group 法人或其他组织 stands for the labels under it."""
-        template_order = [code for _, code in REQUEST_COLUMNS]
-        tops = [i for i, row in enumerate(self.header_rows) if any(request_column(l) in ("natural_person", "total") for l in row)]
-        if not tops:
-            return template_order
-        top = self.header_rows[tops[0]]
-        children = [
-            code
-            for row in self.header_rows[tops[0] + 1 :]
-            for label in row
-            if (code := request_column(label)) and code not in ("natural_person", "total")
-        ]
-        order: list[str] = []
-        for label in top:
-            if REQUEST_COLUMN_GROUP in normalise_label(label):
-                order.extend(children)
-            elif code := request_column(label):
-                order.append(code)
-        return order if sorted(order) == sorted(template_order) else template_order
+        return _column_order(tuple(self.header_rows))
 
     @property
     def version(self) -> str:
@@ -213,12 +229,35 @@ class _Requests:
         return "2019"
 
     def cells(self, path: str) -> list[Cell]:
-        order = self.column_order()
+        columns = tuple((code, None) for code in self.column_order())
         cells = []
         for row_code, (label, values) in self.rows.items():
-            fitted = fit_values(values, len(order), f"{TABLE_TITLES[REQUESTS]}, row {label}", path)
-            cells.extend(_cell(REQUESTS, row_code, code, text) for code, text in zip(order, fitted) if text is not None)
+            fitted = fit_values(values, len(columns), f"{TABLE_TITLES[REQUESTS]}, row {label}", path)
+            cells.extend(_row_cells(REQUESTS, row_code, columns, fitted))
         return cells
+
+
+@lru_cache(maxsize=4096)
+def _column_order(header_rows: tuple[Sequence[str], ...]) -> tuple[str, ...]:
+    """_Requests.column_order, cached: most reports print one of a few headers."""
+    template_order = tuple(code for _, code in REQUEST_COLUMNS)
+    tops = [i for i, row in enumerate(header_rows) if any(request_column(l) in ("natural_person", "total") for l in row)]
+    if not tops:
+        return template_order
+    top = header_rows[tops[0]]
+    children = [
+        code
+        for row in header_rows[tops[0] + 1 :]
+        for label in row
+        if (code := request_column(label)) and code not in ("natural_person", "total")
+    ]
+    order: list[str] = []
+    for label in top:
+        if REQUEST_COLUMN_GROUP in normalise_label(label):
+            order.extend(children)
+        elif code := request_column(label):
+            order.append(code)
+    return tuple(order) if sorted(order) == sorted(template_order) else template_order
 
 
 _REVIEW_WIDTH = len(columns_for("2021", REVIEW_LITIGATION)) * len(REVIEW_GROUPS)
@@ -226,12 +265,12 @@ _REVIEW_WIDTH = len(columns_for("2021", REVIEW_LITIGATION)) * len(REVIEW_GROUPS)
 
 @dataclass
 class _ReviewLitigation:
-    group_rows: dict[str, list[str]] = field(default_factory=dict)
-    data_rows: list[list[str]] = field(default_factory=list)
+    group_rows: dict[str, Sequence[str]] = field(default_factory=dict)
+    data_rows: list[Sequence[str]] = field(default_factory=list)
     #: A full row of empty cells under the header: a report with no cases that writes nothing for 0.
-    blank_rows: list[list[str]] = field(default_factory=list)
+    blank_rows: list[Sequence[str]] = field(default_factory=list)
 
-    def add(self, labels: list[str], values: list[str]) -> None:
+    def add(self, labels: Sequence[str], values: Sequence[str]) -> None:
         if not has_values(values):
             if not labels and len(values) >= _REVIEW_WIDTH:
                 self.blank_rows.append(values)
@@ -255,12 +294,8 @@ class _ReviewLitigation:
             by_group = {g: fitted[i * len(columns) : (i + 1) * len(columns)] for i, g in enumerate(REVIEW_GROUPS)}
         else:
             by_group = {g: fit_values(v, len(columns), f"{where}, {g}", path) for g, v in self.group_rows.items()}
-        return [
-            _cell(REVIEW_LITIGATION, group, code, text)
-            for group, fitted in by_group.items()
-            for code, text in zip(columns, fitted)
-            if text is not None
-        ]
+        plain_columns = tuple((code, None) for code in columns)
+        return [cell for group, fitted in by_group.items() for cell in _row_cells(REVIEW_LITIGATION, group, plain_columns, fitted)]
 
 
 def _reads_like_a_lost_number(text: str) -> bool:

@@ -21,7 +21,7 @@ from functools import cache
 from extractors.document import Document, parse_word_export
 from extractors.text_cells import READER as LINE_PER_CELL, read_cells
 from extractors.text_columns import READER as ALIGNED, looks_aligned, read_aligned
-from extractors.text_common import is_furniture
+from extractors.text_common import without_furniture
 from extractors.text_glued import READER as GLUED, looks_glued, read_glued
 from extractors.text_pipes import READER as PIPES, looks_piped, read_pipes
 
@@ -73,8 +73,8 @@ def parse_text(text: str) -> Document:
         text, suffix = to_simplified(text), "+opencc"
     if looks_glued(text):
         return Document(read_glued(text), reader=GLUED + suffix)
-    lines = [line for line in text.splitlines() if not is_furniture(line)]
-    if any("\t" in line for line in lines):
+    lines = without_furniture(text)
+    if "\t" in text and any("\t" in line for line in lines):
         document = parse_word_export(lines)
         return Document(document.blocks, reader=document.reader + suffix)
     if looks_piped(lines):

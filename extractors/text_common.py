@@ -23,10 +23,20 @@ LABEL_START = re.compile(r"^(?:第[一二三四五六七八九十\d]+条|\([一�
 NUMBERED = re.compile(r"^(?:\d{1,2}[.、．]|\([一二三四五六七八九十]\)|[一二三四五六七八九十][、.．])")
 
 
+#: The characters a line of furniture can start with (after strip): most lines are ruled out by their first.
+_FURNITURE_FIRST = frozenset("-—－–第0123456789当您首【打关分字来浏微Q全文视扫")
+
+
 def is_furniture(line: str) -> bool:
     """A page number or a line of site/viewer chrome."""
     compact = line.strip()
-    return bool(compact) and bool(_PAGE_NUMBER.match(compact) or _CHROME.match(compact))
+    return bool(compact) and compact[0] in _FURNITURE_FIRST and bool(_PAGE_NUMBER.match(compact) or _CHROME.match(compact))
+
+
+def without_furniture(text: str) -> list[str]:
+    """The text's lines, page numbers and chrome left out."""
+    return [line for line in text.splitlines() if not ((compact := line.strip()) and compact[0] in _FURNITURE_FIRST
+                                                        and (_PAGE_NUMBER.match(compact) or _CHROME.match(compact)))]
 
 
 def starts_label(text: str) -> bool:

@@ -30,6 +30,11 @@ READER = "text/glued"
 #: Rows of table B that every other layout prints on lines of their own.
 _FIRST_ROW_GLUED = re.compile(r"新收政府信息公开申请数量[0-9０-９]")
 _TABLE_B_WORDS = ("新收政府信息公开申请", "予以公开")
+#: Both words on one line: what lies between them holds none of the characters str.splitlines() breaks at.
+_TABLE_B_ON_ONE_LINE = re.compile(
+    "|".join(f"{re.escape(a)}[^\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]*{re.escape(b)}"
+             for a, b in (_TABLE_B_WORDS, _TABLE_B_WORDS[::-1]))
+)
 _HEADINGS = (
     ("active", re.compile(r"[二2][、.．]?主动公开政府信息(?:情况)?")),
     ("requests", re.compile(r"三[、.．是]?收到和处理政府信息公开申请(?:情况)?")),
@@ -49,7 +54,9 @@ _TITLE_END = re.compile(r"(?:政府|政务)信息公开(?:工作)?(?:年度报�
 
 def looks_glued(text: str) -> bool:
     """Table B's rows on one line, or its first row's number right after its label: no other layout prints them so."""
-    return bool(_FIRST_ROW_GLUED.search(text)) or any(all(w in line for w in _TABLE_B_WORDS) for line in text.splitlines())
+    if not all(word in text for word in _TABLE_B_WORDS):
+        return bool(_FIRST_ROW_GLUED.search(text))
+    return bool(_FIRST_ROW_GLUED.search(text) or _TABLE_B_ON_ONE_LINE.search(text))
 
 
 def _prose(text: str, first: bool) -> list[Paragraph]:

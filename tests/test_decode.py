@@ -44,6 +44,23 @@ def test_undeclared_gbk_text_with_repetitive_content_still_decodes():
     assert decoded.text == "报告" * 200
 
 
+def test_undeclared_gbk_report_is_told_by_the_template_words_without_chardet(monkeypatch):
+    import extractors.decode
+
+    def no_chardet(*args, **kwargs):
+        raise AssertionError("chardet asked about a GBK report that prints 信息公开")
+
+    monkeypatch.setattr(extractors.decode.chardet, "detect", no_chardet)
+    decoded = decode_bytes("a.txt", TEXT.encode("gbk"), is_html=False)
+    assert (decoded.encoding, decoded.encoding_source, decoded.text) == ("gb18030", "detected", TEXT)
+
+
+def test_undeclared_big5_report_is_still_left_to_chardet():
+    big5 = "繁峙縣教育科技局2023年政府資訊公開工作年度報告。本年新收政府資訊公開申請數量為零，依申請公開辦理完畢。" * 3
+    decoded = decode_bytes("a.txt", big5.encode("big5"), is_html=False)
+    assert (decoded.encoding, decoded.encoding_source, decoded.text) == ("big5", "detected", big5)
+
+
 def test_empty_and_whitespace_only_files_are_refused():
     for data in (b"", b"  \n\t "):
         with pytest.raises(EmptyFile, match="empty"):

@@ -123,3 +123,18 @@ def test_column_order_is_read_from_the_header():
         "total": "9", "commercial_enterprise": "1", "research_institution": "2", "social_welfare_org": "3",
         "legal_service_agency": "0", "other_org": "0", "natural_person": "3",
     }
+
+
+def test_a_row_read_by_ocr_keeps_its_confidences_after_the_same_row_was_read_as_plain_text():
+    """Plain rows are shared between reports; an OCRed row with the same texts must not be served a plain one."""
+    from extractors.document import Document, Row, scored
+
+    plain = parse_text(SEED_002)
+    locate_tables(plain, "plain.txt")  # the plain rows are now cached
+    ocred = Document([Row(tuple(scored(cell, 0.5) for cell in block.cells)) if isinstance(block, Row) else block
+                      for block in plain.blocks], reader="ocr")
+    cells = locate_tables(ocred, "scan.pdf").cells
+    assert cells and {cell.confidence for cell in cells} == {0.5}
+    assert [(c.row_code, c.col_code, c.raw_text) for c in cells] == [
+        (c.row_code, c.col_code, c.raw_text) for c in locate_tables(plain, "plain.txt").cells
+    ]

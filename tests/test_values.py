@@ -57,3 +57,26 @@ def test_a_header_declaring_yuan_converts_bare_numbers():
 
 def test_a_printed_unit_beats_the_header():
     assert parse("2万元", "amount_10k_yuan", unit_hint="元") == ("number", 2.0, "万元")
+
+
+@pytest.mark.parametrize(
+    "printed",
+    [
+        "（三）不予公开", "[bookmark: _GoBack]0", "０ ", "行政 许可\u3000", "［bookmark：_GoBack］12",
+        "1\x1c2", "\u00a0\t—\n", "[bookmark: x ]不予 [bookmark:y]处理", "㈢ 无法提供",
+    ],
+)
+def test_labels_and_facts_normalise_printed_text_the_same_way(printed):
+    """One normalisation, one order (NFKC, whitespace, bookmarks) for the extractors' labels and the facts' texts."""
+    from extractors.labels import normalise_label
+    from template import normalise_printed
+    from transforms.facts import normalised_printed
+
+    in_polars = pl.select(normalised_printed(pl.lit(printed))).item()
+    assert normalise_label(printed) == normalise_printed(printed) == in_polars
+
+
+def test_a_full_width_bookmark_is_dropped_like_a_half_width_one():
+    from template import normalise_printed
+
+    assert normalise_printed("［bookmark：_GoBack］12") == normalise_printed("[bookmark: _GoBack]12") == "12"

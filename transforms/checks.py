@@ -13,9 +13,11 @@ read with low confidence, is flagged (rules ocr_*), never corrected.
 
 from __future__ import annotations
 
+from functools import cache
+
 import polars as pl
 
-from template import REQUESTS, REVIEW_LITIGATION
+from template import REQUESTS, REVIEW_LITIGATION, template_cells
 
 #: Below this recognition confidence an OCRed cell is flagged for a human to read.
 OCR_MIN_CONFIDENCE = 0.9
@@ -25,44 +27,84 @@ _HANDLED_ROWS = ("granted", "partially_granted", "other")
 _HANDLED_SECTIONS = ("denied.", "unable.", "not_processed.", "other.")
 
 
-def _compare(sums: pl.DataFrame, rule: str, lhs_label: str, rhs_label: str) -> pl.DataFrame:
-    """One row per scope whose operands are all known (no ambiguous cell among them)."""
-    return sums.filter((pl.col("rule") == rule) & ~pl.col("blind")).select(
-        "report_id",
-        "rule",
-        "scope",
-        ((pl.col("lhs") - pl.col("rhs")).abs() < _TOLERANCE).alias("passed"),
-        "lhs",
-        "rhs",
-        pl.format(f"{lhs_label} = {{}}, {rhs_label} = {{}}", pl.col("lhs"), pl.col("rhs")).alias("detail"),
-    )
-
-
 def _is_handled_part(row_code: pl.Expr) -> pl.Expr:
     return row_code.is_in(_HANDLED_ROWS) | pl.any_horizontal([row_code.str.starts_with(p) for p in _HANDLED_SECTIONS])
 
 
 def arithmetic_terms(facts: pl.DataFrame) -> pl.DataFrame:
     """One row per cell per arithmetic rule it takes part in: rule, scope, sign (+1 left, -1 right), v, and
-    blind when the cell is ambiguous."""
-    numbers = facts.with_columns(v=pl.col("value").fill_null(0.0), blind=pl.col("value_kind") == "ambiguous")
-    requests = numbers.filter(pl.col("table_code") == REQUESTS)
+    blind when the cell is ambiguous; _scope numbers the (rule, scope) pairs, to group by one integer.
+
+    Which cells take part where depends on the cell alone, so it is worked out once on the template's
+    cells (_rule_terms) and joined to the facts, instead of filtering the facts once per rule."""
+    numbers = facts.select(*_KEY, v=pl.col("value").fill_null(0.0), blind=pl.col("value_kind") == "ambiguous")
+    return numbers.join(_rule_terms(), on=_KEY[1:], maintain_order="left")
+
+
+@cache
+def _rule_terms() -> pl.DataFrame:
+    """table_code, row_code, col_code -> rule, scope, sign and _scope, for every template cell in an arithmetic rule."""
+    cells = pl.DataFrame([(c.table_code, c.row_code, c.col_code) for c in template_cells()], orient="row",
+                         schema=_KEY[1:]).unique()
+    requests = cells.filter(pl.col("table_code") == REQUESTS)
     row, col = pl.col("row_code"), pl.col("col_code")
 
     def terms(frame: pl.DataFrame, rule: str, scope: str, left: pl.Expr, right: pl.Expr) -> pl.DataFrame:
         return frame.filter(left | right).select(
-            *_KEY, "v", "blind", pl.lit(rule).alias("rule"), pl.col(scope).alias("scope"),
+            *_KEY[1:], pl.lit(rule).alias("rule"), pl.col(scope).alias("scope"),
             pl.when(left).then(1.0).otherwise(-1.0).alias("sign"),
         )
 
-    return pl.concat([
+    terms_ = pl.concat([
         terms(requests, "requests_balance", "col_code",
               row.is_in(["new_received", "carried_over"]), row.is_in(["total_handled", "carried_forward"])),
         terms(requests, "requests_row_total", "row_code", col == "total", col != "total"),
         terms(requests, "requests_handled_total", "col_code", row == "total_handled", _is_handled_part(row)),
-        terms(numbers.filter(pl.col("table_code") == REVIEW_LITIGATION), "review_litigation_total", "row_code",
+        terms(cells.filter(pl.col("table_code") == REVIEW_LITIGATION), "review_litigation_total", "row_code",
               col == "total", col != "total"),
     ])
+    return terms_.join(_scopes(terms_), on=["rule", "scope"])
+
+
+def _scopes(terms: pl.DataFrame) -> pl.DataFrame:
+    """rule, scope and _scope (an integer naming the pair), with the words of each side of the rule."""
+    labels = pl.DataFrame(list(_SIDES.items()), orient="row", schema=["rule", "sides"])
+    return (
+        terms.select("rule", "scope").unique().sort("rule", "scope").with_row_index("_scope")
+        .join(labels, on="rule")
+        .select("rule", "scope", "_scope", lhs_label=pl.col("sides").list.get(0), rhs_label=pl.col("sides").list.get(1))
+    )
+
+
+#: The words of each arithmetic rule's two sides, for its detail.
+_SIDES = {
+    "requests_balance": ["一+二", "（七）+四"],
+    "requests_row_total": ["总计", "sum of columns"],
+    "requests_handled_total": ["（七）总计", "sum of （一）to（六）"],
+    "review_litigation_total": ["总计", "sum of results"],
+}
+
+
+def _arithmetic(terms: pl.DataFrame) -> pl.DataFrame:
+    """One row per report and scope whose operands are all known (no ambiguous cell among them)."""
+    left = pl.col("sign") > 0
+    sums = (
+        terms.with_columns(lv=pl.when(left).then(pl.col("v")).otherwise(0.0), rv=pl.when(left).then(0.0).otherwise(pl.col("v")))
+        .group_by("report_id", "_scope")
+        .agg(lhs=pl.col("lv").sum(), rhs=pl.col("rv").sum(), blind=pl.col("blind").any())
+        .filter(~pl.col("blind"))
+    )
+    return sums.join(_rule_terms().select("_scope", "rule", "scope").unique(), on="_scope").join(
+        _scopes(_rule_terms()).select("_scope", "lhs_label", "rhs_label"), on="_scope"
+    ).select(
+        "report_id",
+        "rule",
+        "scope",
+        ((pl.col("lhs") - pl.col("rhs")).abs() < _TOLERANCE).alias("passed"),
+        "lhs",
+        "rhs",
+        pl.format("{} = {}, {} = {}", "lhs_label", "lhs", "rhs_label", "rhs").alias("detail"),
+    )
 
 
 def _ocr_flags(facts: pl.DataFrame, terms: pl.DataFrame, results: pl.DataFrame) -> pl.DataFrame:
@@ -110,10 +152,6 @@ def _ocr_flags(facts: pl.DataFrame, terms: pl.DataFrame, results: pl.DataFrame) 
 
 def run_checks(facts: pl.DataFrame, outside: pl.DataFrame) -> pl.DataFrame:
     terms = arithmetic_terms(facts)
-    v, left = pl.col("v"), pl.col("sign") > 0
-    sums = terms.group_by("report_id", "rule", "scope").agg(
-        lhs=v.filter(left).sum(), rhs=v.filter(~left).sum(), blind=pl.col("blind").any()
-    )
     ambiguous = facts.group_by("report_id", "table_code").agg(
         cells=pl.format("{}/{}", "row_code", "col_code").filter(pl.col("value_kind") == "ambiguous"),
     )
@@ -129,12 +167,7 @@ def run_checks(facts: pl.DataFrame, outside: pl.DataFrame) -> pl.DataFrame:
             how="left",
         )
     )
-    arithmetic = pl.concat([
-        _compare(sums, "requests_balance", "一+二", "（七）+四"),
-        _compare(sums, "requests_row_total", "总计", "sum of columns"),
-        _compare(sums, "requests_handled_total", "（七）总计", "sum of （一）to（六）"),
-        _compare(sums, "review_litigation_total", "总计", "sum of results"),
-    ])
+    arithmetic = _arithmetic(terms)
     return pl.concat(
         [
             arithmetic,
