@@ -10,9 +10,10 @@ touch the warehouse are retried while another writer holds it.
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from distributed import KilledWorker
 from prefect import get_run_logger, task
@@ -26,7 +27,7 @@ from flows.api import Steps, batch_failure
 from flows.cluster import DaskSettings, extraction_runner
 from flows.pipeline import extraction_code_version
 from flows.plan import Plan, PlannedFile
-from flows.publish import load_into, publish_run
+from flows.publish import RunInfo, load_into, publish_run
 from flows.sources import CrawlSource
 from warehouse.staging import Staging, stage
 from warehouse.store import LoadBatch, WarehouseLocked
@@ -109,7 +110,7 @@ class TaskSteps(Steps):
         self.waiting = {"retries": len(self.lock_retry_delays), "retry_delay_seconds": self.lock_retry_delays}
 
     @property
-    def logger(self):
+    def logger(self) -> logging.Logger | logging.LoggerAdapter:
         return get_run_logger()
 
     def where(self) -> str:
@@ -138,7 +139,8 @@ class TaskSteps(Steps):
     def load(self, staging: Staging, batch: LoadBatch, run_id: str) -> None:
         load_into_staging(staging, batch, run_id)
 
-    def publish(self, staging, run, started_at, status, counts, fetches) -> None:
+    def publish(self, staging: Staging, run: RunInfo, started_at: datetime, status: str, counts: dict[str, int],
+                fetches: list[dict]) -> None:
         publish_warehouse.with_options(**self.waiting)(staging, run, started_at, status, counts, fetches)
 
     def write_report(self, db: str) -> str | None:
