@@ -50,16 +50,14 @@ import polars as pl
 from corpus.evaluate import evaluate
 from corpus.synth import TRUTH_FILE, TRUTH_REPORTS_FILE, generate
 from extractors.decode import decode_bytes
-from extractors.text import parse_text
 from extractors.files import SourceFile, discover, read_source
-from extractors.html import parse_html
+from extractors.formats import HTML, TEXT, format_of
 
-# The pipeline's own pieces, so that the breakdown runs exactly what `nianbao ingest` runs.
-from extractors.formats import format_of
-from extractors.report import _extract, extract_report
-from transforms.checks import run_checks
-from transforms.facts import build_facts, cells_frame, reports_frame
-from warehouse.store import LoadBatch, connect, load_batch
+# The pipeline's own API, so that the breakdown runs exactly what `nianbao ingest` runs.
+from flows.api import plan
+from flows.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES, batches
+from flows.pipeline import batch_frames, extract_files
+from warehouse.store import connect, load_batch
 
 REAL_PDF = ROOT / "tests/fixtures/real/huaian-city-government-2024.pdf"
 NIANBAO = Path(sys.executable).with_name("nianbao")
@@ -173,27 +171,25 @@ def size_summary(files: list[Path]) -> str:
 
 # ---- the floor and the stages, in this process --------------------------------------------
 
-def kind_of(source: SourceFile) -> str:
-    """'text', 'html', or the container ('pdf', 'docx', 'doc', 'image') whose reader skips decoding."""
-    return format_of(source).name
+def decoded_as_text(source: SourceFile) -> bool:
+    """A text or HTML file, which the floor decodes; a PDF, DOCX or picture is only read (its reader skips decoding)."""
+    return format_of(source) in (TEXT, HTML)
 
 
 def floor(files: list[Path]) -> float:
-    """Files per second for reading and decoding each file (a PDF or DOCX is only read: it is not decoded as text)."""
+    """Files per second for reading and decoding each file."""
     started = time.perf_counter()
     for path in files:
         source = read_source(path)
-        if (kind := kind_of(source)) in ("text", "html"):
-            decode_bytes(source.path, source.data, is_html=kind == "html")
+        if decoded_as_text(source):
+            decode_bytes(source.path, source.data, is_html=source.data[:512].lstrip()[:1] == b"<")
     return len(files) / (time.perf_counter() - started)
 
 
-STAGES = ("decode", "parse", "locate+cells", "transform", "persist", "load")
+STAGES = ("extract", "transform", "persist", "load")
 STAGE_NOTES = {
-    "decode": "read the bytes, decode (extractors/decode.py)",
-    "parse": "paragraphs and rows (html.py, document.py); PDF, DOCX: their whole reader to the cells",
-    "locate+cells": "title, year, tables and cells by code (metadata.py, locate.py, labels.py)",
-    "transform": "facts and checks as polars frames (transforms/)",
+    "extract": "read, decode, parse, locate the tables, read the cells (flows.pipeline.extract_files, per file)",
+    "transform": "facts and checks as polars frames (flows.pipeline.batch_frames)",
     "persist": "Prefect's result store: the batch pickled and lzma-compressed",
     "load": "one DuckDB transaction per batch (warehouse/store.py)",
 }
@@ -219,7 +215,10 @@ class Breakdown:
 
 
 def breakdown(files: list[Path], db: Path, batch_files: int, batch_bytes: int) -> Breakdown:
-    """Each stage of the pipeline on its own, in batches cut like the flow's, into a fresh warehouse."""
+    """Each stage of the pipeline on its own, on the flow's batches of `files`, into a fresh warehouse.
+
+    A file's format is its reader's ('html', 'text', 'docx', 'pdf', ...), or 'failed'.
+    """
     from prefect.serializers import (
         CompressedSerializer,  # what result_serializer="compressed/pickle" is
     )
@@ -229,60 +228,24 @@ def breakdown(files: list[Path], db: Path, batch_files: int, batch_bytes: int) -
     db.unlink(missing_ok=True)
     with connect(db):  # the schema, made once per warehouse, is not part of loading a batch
         pass
-    for batch in _batches(files, batch_files, batch_bytes):
-        reports = []
-        for path in batch:
+    for batch in batches(plan(files, db).to_process, batch_bytes, batch_files):
+        refs = [planned.source_ref for planned in batch]
+        reports, records = [], []
+        for ref in refs:
             started = time.process_time()
-            source = read_source(path)  # part of the decode stage, whatever the format
-            kind = kind_of(source)
+            extracted, record = extract_files([ref])
+            kind = extracted[0].reader.split("/")[0] if extracted else "failed"
+            result.seconds[(kind, "extract")] += time.process_time() - started
             result.files[kind] += 1
-            result.seconds[(kind, "decode")] += time.process_time() - started
-            if kind not in ("text", "html"):  # PDF, DOCX: one reader from the container to the rows
-                with result.clock(kind, "parse"):
-                    reports.append(extract_report(source))
-                continue
-            with result.clock(kind, "decode"):
-                decoded = decode_bytes(source.path, source.data, is_html=kind == "html")
-            with result.clock(kind, "parse"):
-                document = parse_html(source.path, decoded.text) if kind == "html" else parse_text(decoded.text)
-            with result.clock(kind, "locate+cells"):
-                reports.append(_extract(source, document, decoded))
+            reports += extracted
+            records += record
         with result.clock("all", "transform"):
-            load = LoadBatch(*_frames(reports))
+            load = batch_frames(refs, reports, records)
         with result.clock("all", "persist"):
             serializer.dumps(load)
         with result.clock("all", "load"), connect(db) as conn:
             load_batch(conn, load, "benchmark")
     return result
-
-
-def _frames(reports: list) -> tuple[pl.DataFrame, ...]:
-    """What flows/pipeline.process_batch makes of a batch of extracted reports."""
-    reports_df = reports_frame(report.report_record() for report in reports)
-    cells_df = cells_frame(cell for report in reports for cell in report.cell_records())
-    facts, outside = build_facts(reports_df, cells_df)
-    files = pl.DataFrame(
-        [{"path": r.source_path, "sha256": r.sha256, "size_bytes": r.size_bytes, "status": "loaded",
-          "report_id": r.report_id} for r in reports],
-        schema={"path": pl.String, "sha256": pl.String, "size_bytes": pl.Int64, "status": pl.String,
-                "reason": pl.String, "error": pl.String, "report_id": pl.String, "parser_version": pl.String},
-    )
-    return reports_df, facts, run_checks(facts, outside), files
-
-
-def _batches(files: list[Path], max_files: int, max_bytes: int) -> Iterator[list[Path]]:
-    """Cut like flows/ingest.batches: at most max_files files or max_bytes bytes."""
-    batch: list[Path] = []
-    size = 0
-    for path in files:
-        length = path.stat().st_size
-        if batch and (size + length > max_bytes or len(batch) >= max_files):
-            yield batch
-            batch, size = [], 0
-        batch.append(path)
-        size += length
-    if batch:
-        yield batch
 
 
 # ---- nianbao ingest, end to end ----------------------------------------------------------
@@ -416,8 +379,6 @@ def sample(files: list[Path], limit: int) -> list[Path]:
 
 def run_corpus(name: str, corpus_dir: Path, server: PrefectServer, work: Path, args: argparse.Namespace,
                *, truth: bool = True, reingest: bool = True, analyst: bool = True) -> dict:
-    from flows.ingest import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES
-
     files = list(discover([corpus_dir]))
     print(f"\n== {name}: {len(files)} files, {size_summary(files)}", flush=True)
     result: dict = {"name": name, "files": len(files), "sizes": size_summary(files)}
@@ -470,7 +431,7 @@ def report(results: list[dict], per_format: list[dict]) -> str:
                                    for r in mixed],
         ))
     for r in [*mixed, *per_format]:
-        kinds = [k for k in ("text", "html", "docx", "doc", "pdf") if r["breakdown_counts"].get(k)]
+        kinds = [k for k in ("text", "html", "docx", "doc", "pdf", "failed") if r["breakdown_counts"].get(k)]
         rows = [[stage, *(f"{r['breakdown_ms'].get(f'{k}/{stage}', 0):.2f}" for k in kinds),
                  f"{r['breakdown_ms'].get(f'all/{stage}', 0):.2f}" if stage in ("transform", "persist", "load") else ""]
                 for stage in STAGES]

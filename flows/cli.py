@@ -76,12 +76,12 @@ def _print_summary(summary) -> None:
         out.print(Text("source reached nothing: ", style="bold red") + Text(f"{name}: {why}"), soft_wrap=True)
     if summary.failures:
         still = f", {summary.files_still_failing} of them unchanged since they failed" if summary.files_still_failing else ""
-        out.print(Text(f"{plural(len(summary.failures), 'file')} failed{still}", style="bold red")
+        out.print(Text(f"{plural(summary.files_failed, 'file')} failed{still}", style="bold red")
                   + Text(" (file: what is wrong):"))
         for _, _, error in summary.failures[:MAX_FAILURES_SHOWN]:
             out.print(error, soft_wrap=True, markup=False, highlight=False)
-        if len(summary.failures) > MAX_FAILURES_SHOWN:
-            out.print(f"… and {len(summary.failures) - MAX_FAILURES_SHOWN} more: select * from ingest_files where status = 'failed'",
+        if summary.files_failed > MAX_FAILURES_SHOWN:
+            out.print(f"… and {summary.files_failed - MAX_FAILURES_SHOWN} more: select * from ingest_files where status = 'failed'",
                       markup=False, highlight=False)
         out.print("A file you accept as not a report can be excluded: --exclude PATTERN, or `exclude` in the sources "
                   "file (see README).", markup=False, highlight=False, soft_wrap=True)

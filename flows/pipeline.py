@@ -82,8 +82,15 @@ def extract_files(sources: Sequence[str | SourceRef]) -> tuple[list[ExtractedRep
 
 
 def process_batch(sources: Sequence[str | SourceRef]) -> LoadBatch:
-    reports, files = extract_files(sources)
+    """A batch's files extracted, then turned into the frames the warehouse loads."""
     refs = [ref if isinstance(ref, SourceRef) else SourceRef(ref) for ref in sources]
+    reports, files = extract_files(refs)
+    return batch_frames(refs, reports, files)
+
+
+def batch_frames(refs: Sequence[SourceRef], reports: Sequence[ExtractedReport],
+                 files: Sequence[dict[str, object]]) -> LoadBatch:
+    """The transforms of a batch: its reports placed, their facts and checks, and every file's record."""
     declared = pl.DataFrame([(r.path, r.source, r.region) for r in refs], orient="row",
                             schema={"source_path": pl.String, "source": pl.String, "region": pl.String}).unique("source_path")
     narratives = pl.DataFrame([(r.report_id, r.narrative) for r in reports], orient="row",

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from extractors.crawl import CrawledDocument
-from extractors.files import discover
+from extractors.files import SourceRef, discover
 from extractors.rawstore import pictures_noted_at, pictures_sha256
 from extractors.report import PARSER_VERSION, report_id_for
 from flows.pipeline import file_record
@@ -37,6 +37,11 @@ class PlannedFile:
     @property
     def report_id(self) -> str:
         return report_id_for(self.url or self.path)
+
+    @property
+    def source_ref(self) -> SourceRef:
+        """What extraction reads: the file, where it came from and the source it came through."""
+        return SourceRef(self.path, self.url, self.http_charset, self.source, self.region)
 
     @property
     def pictures_sha256(self) -> str | None:

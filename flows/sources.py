@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 
 from extractors.crawl import CrawlSettings
 from extractors.fetch import FetchPolicy
-from flows.cluster import DaskSettings, parse_dask_address
+from flows.dask_settings import DaskSettings, parse_dask_address
 from transforms.regions import declared_region
 
 SOURCE_KINDS = ("directory", "crawl")

@@ -1,11 +1,21 @@
-"""What a run did, as counts and failures: printed by the CLI, the run's artifact, the runs row."""
+"""What a run did, as counts and failures: printed by the CLI, the run's artifact, the runs row.
+
+Its size does not grow with the collection: files are counted, and only the first failures are
+kept by name (every failure is in the warehouse's ingest_files table).
+"""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from flows.plan import Plan
+from warehouse.store import LoadBatch
+
 FAILURES_IN_ARTIFACT = 200
+#: Failed files kept by name for the CLI and the artifact; the others are counted by reason.
+FAILURES_KEPT = FAILURES_IN_ARTIFACT
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -32,12 +42,42 @@ class IngestSummary:
     checks_failed: int = 0
     #: Crawl fetches by outcome: downloaded, not_modified, refused, failed.
     fetches: Counter = field(default_factory=Counter)
-    #: (path, reason, error) of every failed file.
+    #: (path, reason, error) of the first FAILURES_KEPT failed files.
     failures: list[tuple[str, str, str]] = field(default_factory=list)
+    #: reason -> files, of every failed file.
+    failure_reasons: Counter = field(default_factory=Counter)
     #: (source name, why) of every crawl source that reached none of its start URLs.
     failed_sources: list[tuple[str, str]] = field(default_factory=list)
     #: The charts page written after publishing, if the run wrote one.
     report_page: str | None = None
+
+    def count_plan(self, plan: Plan) -> None:
+        """What the plan already knows: every file found, and those that are not extracted."""
+        self.files_seen = plan.files_seen
+        self.files_unchanged = len(plan.unchanged)
+        self.files_still_failing = len(plan.still_failing)
+        self.files_failed += len(plan.still_failing)
+        self.add_failures((f.path, f.reason, f.message) for f in plan.still_failing)
+        self.files_duplicate = plan.duplicates
+        self.files_ignored = plan.ignored
+        novelty = Counter(plan.novelty.values())
+        self.files_new, self.files_changed = novelty["new"], novelty["changed"]
+
+    def count_batch(self, batch: LoadBatch) -> None:
+        """What one loaded batch adds: its reports, facts, failed checks and failed files."""
+        failed = batch.files.filter(batch.files["status"] == "failed")
+        self.files_loaded += batch.reports.height
+        self.files_failed += failed.height
+        self.facts_loaded += batch.facts.height
+        self.checks_failed += batch.checks.filter(~batch.checks["passed"]).height
+        self.add_failures(failed.select("path", "reason", "error").iter_rows())
+
+    def add_failures(self, failures: Iterable[tuple[str, str, str]]) -> None:
+        """Count each (path, reason, error) by reason; keep the first FAILURES_KEPT."""
+        for failure in failures:
+            self.failure_reasons[failure[1]] += 1
+            if len(self.failures) < FAILURES_KEPT:
+                self.failures.append(failure)
 
     @property
     def failed(self) -> bool:
@@ -87,13 +127,11 @@ class IngestSummary:
             lines += ["", "## Sources that reached nothing", "", "| source | why |", "|---|---|"]
             lines += [f"| {name} | {why.replace('|', '/')} |" for name, why in self.failed_sources]
         if self.failures:
-            reasons = Counter(reason for _, reason, _ in self.failures).most_common()
             lines += ["", "## Top failure reasons", "", "| reason | files |", "|---|---:|"]
-            lines += [f"| {reason} | {count} |" for reason, count in reasons]
+            lines += [f"| {reason} | {count} |" for reason, count in self.failure_reasons.most_common()]
             lines += ["", "## Failed files", "", "| file | error |", "|---|---|"]
-            lines += [
-                f"| {path} | {error.replace('|', '/')} |" for path, _, error in self.failures[:FAILURES_IN_ARTIFACT]
-            ]
-            if len(self.failures) > FAILURES_IN_ARTIFACT:
-                lines.append(f"| … | {len(self.failures) - FAILURES_IN_ARTIFACT} more in the ingest_files table |")
+            shown = self.failures[:FAILURES_IN_ARTIFACT]
+            lines += [f"| {path} | {error.replace('|', '/')} |" for path, _, error in shown]
+            if self.files_failed > len(shown):
+                lines.append(f"| … | {self.files_failed - len(shown)} more in the ingest_files table |")
         return "\n".join(lines) + "\n"

@@ -13,15 +13,13 @@ import pytest
 
 from corpus.evaluate import Evaluation, evaluate, render
 from corpus.synth import generate
-from flows.pipeline import process_batch
-from warehouse.store import connect, load_batch
+from flows.api import ingest
 
 # 60 reports of this seed cover every variant below; if a generator change loses one, pick another seed.
 SEED = 28
 COUNT = 60
 BREAK_RATE = 0.3
 BATCH = 50
-REPORT_SUFFIXES = {".txt", ".html", ".htm", ".shtml", ".docx"}
 #: The formats this corpus mixes; the other text renderings have their own corpus (test_text_layouts_accuracy.py).
 WORD_AND_PAGE_FORMATS = ("html", "text", "docx")
 
@@ -107,12 +105,9 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def warehouse(corpus, tmp_path_factory) -> Path:
-    """The corpus loaded the way the ingest flow loads it, without Prefect."""
+    """The corpus ingested as `nianbao ingest` does, through the pipeline's API (no Prefect)."""
     db = tmp_path_factory.mktemp("warehouse") / "w.duckdb"
-    files = sorted(str(path) for path in corpus.rglob("*") if path.suffix in REPORT_SUFFIXES)
-    with connect(db) as conn:
-        for start in range(0, len(files), BATCH):
-            load_batch(conn, process_batch(files[start : start + BATCH]), run_id="accuracy")
+    assert ingest([corpus], db, batch_files=BATCH).files_loaded == COUNT
     return db
 
 

@@ -116,7 +116,7 @@ def test_a_sources_file_declares_a_region_per_source_and_refuses_one_it_cannot_p
     good.write_text('[[sources]]\nname = "cc"\npath = "reports"\nregion = "吉林省长春市"\n', encoding="utf-8")
     source = load_sources(good)[0]
     assert source.region == "吉林省长春市"
-    from flows.ingest import PlannedFile
+    from flows.plan import PlannedFile
     tagged = tag_sources([PlannedFile(str(tmp_path / "reports" / "x.txt"), "", 0)], [source], {})
     assert (tagged[0].source, tagged[0].region) == ("cc", "吉林省长春市")
     bad = tmp_path / "bad.toml"

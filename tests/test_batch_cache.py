@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import flows.ingest
+import flows.tasks
 from extractors.rawstore import write_pictures
-from flows.ingest import PlannedFile, _batch_cache_key
+from flows.plan import PlannedFile
+from flows.tasks import batch_cache_key
 
 BATCH = [PlannedFile("/reports/a.html", "aa" * 32, 10), PlannedFile("/reports/b.html", "bb" * 32, 20)]
 
 
 def key(files=BATCH) -> str:
-    return _batch_cache_key(None, {"files": files})
+    return batch_cache_key(None, {"files": files})
 
 
 def test_the_same_files_with_the_same_bytes_share_a_key():
@@ -31,13 +32,13 @@ def test_a_moved_file_is_never_served_from_cache():
 
 def test_a_new_parser_version_is_never_served_from_cache(monkeypatch):
     before = key()
-    monkeypatch.setattr(flows.ingest, "PARSER_VERSION", "next")
+    monkeypatch.setattr(flows.tasks, "PARSER_VERSION", "next")
     assert key() != before
 
 
 def test_an_edit_to_the_extraction_code_is_never_served_from_cache(monkeypatch):
     before = key()
-    monkeypatch.setattr(flows.ingest, "extraction_code_version", lambda: "edited")
+    monkeypatch.setattr(flows.tasks, "extraction_code_version", lambda: "edited")
     assert key() != before
 
 

@@ -27,10 +27,12 @@ from distributed import Client, KilledWorker
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 from typer.testing import CliRunner
 
-import flows.ingest
+import flows.api
 from corpus.synth import generate
 from flows.cli import app
-from flows.ingest import PlannedFile, _extracted_or_failed, ingest_flow
+from flows.ingest import ingest_flow
+from flows.plan import PlannedFile
+from flows.tasks import extracted_or_failed
 from tests.expected import warehouse_state
 from tests.processes import free_port, wait_for
 from warehouse.store import LoadBatch
@@ -221,7 +223,7 @@ def test_a_batch_whose_workers_kept_dying_is_a_failure_of_its_files():
 
     @flow
     def load_one() -> LoadBatch:
-        return _extracted_or_failed(WorkersKeptDying(), files)
+        return extracted_or_failed(WorkersKeptDying(), files)
 
     batch = load_one()
     assert batch.reports.is_empty() and batch.facts.is_empty() and batch.checks.is_empty()
@@ -237,7 +239,7 @@ def test_a_batch_whose_workers_kept_dying_is_a_failure_of_its_files():
 @pytest.mark.usefixtures("prefect_server")
 def test_a_batch_that_fails_is_reported_with_its_files_and_tried_again_at_the_next_run(samples_copy, tmp_path, monkeypatch):
     poisoned = samples_copy / "002_54cd1b08fa028caf.txt"
-    extract = flows.ingest.process_batch
+    extract = flows.api.process_batch
 
     def failing_on_the_poisoned_file(sources):
         if any(source.path == str(poisoned) for source in sources):
@@ -245,7 +247,7 @@ def test_a_batch_that_fails_is_reported_with_its_files_and_tried_again_at_the_ne
         return extract(sources)
 
     db = tmp_path / "w.duckdb"
-    monkeypatch.setattr(flows.ingest, "process_batch", failing_on_the_poisoned_file)
+    monkeypatch.setattr(flows.api, "process_batch", failing_on_the_poisoned_file)
     first = ingest_flow(paths=[str(samples_copy)], db=str(db), batch_files=2, return_state=True)
     assert first.is_failed()
     assert first.message == "2 of 5 files failed"  # the batch of 002 and 003, not lost

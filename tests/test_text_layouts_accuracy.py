@@ -13,8 +13,7 @@ import pytest
 from corpus.evaluate import evaluate, render
 from corpus.report import OTHER_TEXT_FORMATS
 from corpus.synth import generate
-from flows.pipeline import process_batch
-from warehouse.store import connect, load_batch
+from flows.api import ingest
 
 # 60 reports of this seed cover every variant below; if a generator change loses one, pick another seed.
 SEED = 1
@@ -55,11 +54,9 @@ def corpus(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def warehouse(corpus, tmp_path_factory) -> Path:
+    """The corpus ingested as `nianbao ingest` does, through the pipeline's API (no Prefect)."""
     db = tmp_path_factory.mktemp("warehouse") / "w.duckdb"
-    files = sorted(str(path) for path in corpus.rglob("*.txt"))
-    with connect(db) as conn:
-        for start in range(0, len(files), BATCH):
-            load_batch(conn, process_batch(files[start : start + BATCH]), run_id="text-layouts")
+    assert ingest([corpus], db, batch_files=BATCH).files_loaded == COUNT
     return db
 
 
