@@ -96,7 +96,8 @@ def fit_values(values: list[str], expected: int, where: str, path: str) -> list[
 
     Surplus empty cells are dropped from the end and the start in turn, end first: a merged
     label leaves one empty cell on each side of the numbers in row-per-line text (seed 002:
-    label, '', 14 … 14, ''), so a blank last number must not pull the whole row left.
+    label, '', 14 … 14, ''), so a blank last number must not pull the whole row left. Empty cells
+    inside the row are dropped only when the numbers left fill the columns exactly.
     """
     fitted = list(values)
     from_end = True
@@ -110,6 +111,11 @@ def fit_values(values: list[str], expected: int, where: str, path: str) -> list[
         else:
             break
         from_end = not from_end
+    filled = [value for value in fitted if normalise_label(value)]
+    if len(fitted) > expected and len(filled) == expected:
+        # the surplus is exactly the empty cells inside the row (markdownify pads a cell spanning two
+        # columns with an empty one): every number has its column, in order, whatever the empties were
+        fitted = filled
     if len(fitted) > expected:
         raise TableLayoutError(
             path, f"{where}: {len(fitted)} value cells where the template has {expected} columns ({fitted!r})"
