@@ -19,9 +19,10 @@ import re
 from functools import cache
 
 from extractors.document import Document, parse_word_export
+from extractors.labels import table_of_heading
 from extractors.text_cells import READER as LINE_PER_CELL, read_cells
 from extractors.text_columns import READER as ALIGNED, looks_aligned, read_aligned
-from extractors.text_common import is_furniture
+from extractors.text_common import without_furniture
 from extractors.text_glued import READER as GLUED, looks_glued, read_glued
 from extractors.text_pipes import READER as PIPES, looks_piped, read_pipes
 
@@ -66,6 +67,22 @@ def to_simplified(text: str) -> str:
     return converted
 
 
+def _tabbed_tables(lines: list[str]) -> bool:
+    """Word's tabbed export: a tab inside the tables' region, from the first table heading to the
+    heading that ends the tables after the last one. A tab in prose outside it (a paragraph's indent
+    in a LibreOffice text export) says nothing of the tables; a text whose headings are not found is
+    judged as a whole."""
+    tabbed = [i for i, line in enumerate(lines) if "\t" in line]
+    if not tabbed:
+        return False
+    headings = [(i, heading) for i, line in enumerate(lines) if (heading := table_of_heading(line)) is not None]
+    tables = [i for i, heading in headings if heading]
+    if not tables:
+        return True
+    end = next((i for i, heading in headings if not heading and i > tables[-1]), len(lines))
+    return any(tables[0] <= i < end for i in tabbed)
+
+
 def parse_text(text: str) -> Document:
     """Read a report printed as plain text, in any of the layouts above."""
     suffix = ""
@@ -73,8 +90,8 @@ def parse_text(text: str) -> Document:
         text, suffix = to_simplified(text), "+opencc"
     if looks_glued(text):
         return Document(read_glued(text), reader=GLUED + suffix)
-    lines = [line for line in text.splitlines() if not is_furniture(line)]
-    if any("\t" in line for line in lines):
+    lines = without_furniture(text.splitlines())
+    if _tabbed_tables(lines):
         document = parse_word_export(lines)
         return Document(document.blocks, reader=document.reader + suffix)
     if looks_piped(lines):

@@ -35,6 +35,7 @@ _SEPARATING_SHARE = 0.25
 _PROSE = re.compile(r"[。；;]")
 _REQUEST_DATA_WORDS = ("新收", "上年结转", "结转下年", "(七)", "予以公开", "部分公开")
 _SUB_ROW = re.compile(r"^\d{1,2}[.、．]")
+_LONE_SUB_NUMBER = re.compile(r"^\s*\d{1,2}[.、．]?\s*$")
 
 
 def is_prose(line: str) -> bool:
@@ -78,12 +79,20 @@ class CellGrouper:
         if looks_like_value(text):
             self.values.append(text)
             return
+        if self.values and self.table == REQUESTS and self._split_sub_number(self.values[-1], text):
+            # a sub-row's number set apart from its words ('2.' / '其他法律行政法规禁止公开', '2' / '、申请人…',
+            # a page's <span>s one a line) starts the label after it: it is not the last value of the row before
+            text = self.values.pop().strip() + text
         if self.values:
             self.flush()
         if self.labels and self._continues(self.labels[-1], text):
             self.labels[-1] += text
         else:
             self.labels.append(text)
+
+    @staticmethod
+    def _split_sub_number(value: str, text: str) -> bool:
+        return bool(_LONE_SUB_NUMBER.match(value)) and not starts_label(text) and bool(_SUB_ROW.match(value.strip() + text.strip()))
 
     def _continues(self, previous: str, text: str) -> bool:
         """A wrapped numbered row label goes on on a line that starts no label and names no column."""

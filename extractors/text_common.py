@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.labels import ACTIVE_COLUMNS, normalise_label
+from extractors.labels import ACTIVE_COLUMNS, looks_like_value, normalise_label
 
 _PAGE_NUMBER = re.compile(r"^(?:[-—－–]\s*\d{1,4}\s*[-—－–]|第\s*\d{1,4}\s*页(?:\s*[/,，]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4})$")
 _CHROME = re.compile(
@@ -27,6 +27,26 @@ def is_furniture(line: str) -> bool:
     """A page number or a line of site/viewer chrome."""
     compact = line.strip()
     return bool(compact) and bool(_PAGE_NUMBER.match(compact) or _CHROME.match(compact))
+
+
+def without_furniture(lines: list[str]) -> list[str]:
+    """The lines that are not page furniture, also a page number a page's <span>s split over two lines ('-' / '4 -')."""
+    kept: list[str] = []
+    split_number = False
+    for i, line in enumerate(lines):
+        if split_number:
+            split_number = False
+            continue
+        if is_furniture(line):
+            continue
+        after = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        split_number = (
+            0 < len(line.strip()) <= 4 and bool(after) and not looks_like_value(after)
+            and bool(_PAGE_NUMBER.match(line.strip() + " " + after))
+        )
+        if not split_number:
+            kept.append(line)
+    return kept
 
 
 def starts_label(text: str) -> bool:
