@@ -257,6 +257,14 @@ class _ReviewLitigation:
         where = TABLE_TITLES[REVIEW_LITIGATION]
         data_rows = self.data_rows or ([] if self.group_rows else self.blank_rows)
         if data_rows:
+            if len(data_rows) > 1 and len(data_rows[0]) < _REVIEW_WIDTH:
+                # pdftotext without -layout prints table C's numbers in runs between its header words,
+                # in no column order ('72 64 178 37', '12 1 1 6', '351' …): no run can be placed
+                runs = " / ".join(" ".join(values) for values in data_rows)
+                raise TableLayoutError(
+                    path, f"{where}: its numbers are printed in {len(data_rows)} runs between its header words "
+                    f"({runs}), so their columns are unknown; read a rendering that keeps its rows (pdftotext -layout)",
+                )
             fitted = fit_values(data_rows[0], _REVIEW_WIDTH, where, path)
             by_group = {g: fitted[i * len(columns) : (i + 1) * len(columns)] for i, g in enumerate(REVIEW_GROUPS)}
         else:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from extractors.document import Block, Paragraph, Row
 from extractors.labels import (
+    REQUEST_COLUMNS,
     active_column,
     active_row,
     article_item,
@@ -64,11 +65,14 @@ class CellGrouper:
         self.labels: list[str] = []
         self.values: list[str] = []
         self.review_values_seen = False
+        #: Table B's rows of numbers printed before their labels: (index of the row they followed, values).
+        self.orphans: list[tuple[int, list[str]]] = []
 
     def paragraph(self, text: str) -> None:
         self.flush()
         heading = table_of_heading(text)
         if heading is not None:
+            self._restore_orphans()
             if self.table == REVIEW_LITIGATION and heading != REVIEW_LITIGATION and not self.review_values_seen:
                 self.blocks.append(Row(_BLANKS))  # table C printed with its headers only
             self.table = heading or None
@@ -118,14 +122,33 @@ class CellGrouper:
             if article_item(label) or _is_data_label(label, self.table, following):
                 self._header(header)
                 header = []
-                cells = (label,) if article_item(label) else (label, *_BLANKS)
+                if article_item(label):
+                    cells: tuple[str, ...] = (label,)
+                elif self.orphans:  # a label printed after its numbers (pdftotext's reading order)
+                    cells = (label, *self.orphans.pop(0)[1])
+                else:
+                    cells = (label, *_BLANKS)
                 self.blocks.append(Row(cells))
             else:
                 header.append(label)
         self._header(header)
         if values:
             self.review_values_seen |= self.table == REVIEW_LITIGATION
+            width = len(REQUEST_COLUMNS)
+            if self.table == REQUESTS and row_label and len(values) > width and len(values) % width == 0:
+                # whole rows of numbers run on after a row's own: rows whose labels pdftotext prints
+                # later, below the table; they take those labels in order, or go back to this row
+                index = len(self.blocks)
+                self.orphans += [(index, values[i : i + width]) for i in range(width, len(values), width)]
+                values = values[:width]
             self.blocks.append(Row(tuple(row_label + values)))
+
+    def _restore_orphans(self) -> None:
+        """Numbers no later label took go back to the row they followed, which then fails as too wide:
+        a number that cannot be placed must not load, nor be dropped unseen."""
+        for index, values in self.orphans:
+            self.blocks[index] = Row((*self.blocks[index].cells, *values))
+        self.orphans = []
 
     def row(self, cells: tuple[str, ...]) -> None:
         """A row a layout delimits itself (a markdown row, an aligned line)."""
@@ -146,6 +169,7 @@ class CellGrouper:
 
     def finish(self) -> list[Block]:
         self.paragraph("")
+        self._restore_orphans()
         return [b for b in self.blocks if not (isinstance(b, Paragraph) and not b.text)]
 
 

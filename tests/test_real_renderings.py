@@ -144,9 +144,9 @@ def _pdfplumber_text(tmp_path: Path) -> Path:
 
 
 UNREAD = {
-    "pdftotext.txt": "pdftotext without -layout prints the labels （一）予以公开, （二）部分公开… and the "
-                     "vertical 三、本年度办理结果 after page 4's last row, so the numbers of （一） and （二） "
-                     "follow row 二's: 21 numbers in one row",
+    "pdftotext.txt": "pdftotext without -layout prints table C's numbers in five runs between its header "
+                     "words, in no column order (72 64 178 37 / 12 1 1 6 / 351 / 13 4 8 1 26 / 20): the file "
+                     "fails as table_layout. Table B, whose labels it prints after their numbers, is read",
 }
 
 

@@ -167,3 +167,39 @@ def test_one_string_a_line_sub_row_numbers_on_their_own_lines_and_a_split_page_n
     assert cells[("requests", "other.no_correction", "total")] == "6"
     assert cells[("requests", "other.unpaid_fee", "total")] == "7"
     assert cells[("requests", "other.other", "total")] == "8"
+
+
+def _pdftotext_reading_order(late_labels: list[str], review: list[str]) -> str:
+    """pdftotext without -layout: one cell a line, blank lines between, rows （一） and （二） printed
+    as numbers right after row 二's, their labels below the table's last row."""
+    cells = [
+        "二、主动公开政府信息情况", "第二十条第（五）项", "信息内容", "本年处理决定数量", "行政许可", "7",
+        "三、收到和处理政府信息公开申请情况", "一、本年新收政府信息公开申请数量", *"5000005",
+        "二、上年结转政府信息公开申请数量", *"1000001", *"3000003", *"2000002",
+        "1.属于国家秘密", *"0000000", "（七）总计", *"5000005", "四、结转下年度继续办理", *"1000001",
+        *late_labels,
+        "四、政府信息公开行政复议、行政诉讼情况", "行政复议", "行政诉讼", *review,
+        "五、存在的主要问题及改进情况",
+    ]
+    return "\n\n".join(cells)
+
+
+def test_pdftotext_rows_of_numbers_printed_before_their_labels_take_them_in_order():
+    labels = ["（一）予以公开", "（二）部分公开（区分处理的，只计这一情", "形，不计其他情形）", "（三）不", "予公开"]
+    cells = _cells(_pdftotext_reading_order(labels, list(map(str, REVIEW_ROW))))
+    assert cells[("reader",) * 3] == "text/line-per-cell"
+    assert cells[("requests", "carried_over", "total")] == "1"
+    assert cells[("requests", "granted", "total")] == "3"
+    assert cells[("requests", "partially_granted", "total")] == "2"
+
+
+def test_pdftotext_rows_of_numbers_no_label_takes_fail_the_file():
+    with pytest.raises(TableLayoutError, match="14 value cells where the template has 7"):
+        _cells(_pdftotext_reading_order(["（一）予以公开"], list(map(str, REVIEW_ROW))))
+
+
+def test_table_c_numbers_in_runs_between_its_header_words_fail_the_file():
+    review = ["72", "64", "178", "37", "结果", "12", "1", "1", "6", "总计", "351", "维持", "13", "4", "8", "1", "26", "总计", "20"]
+    labels = ["（一）予以公开", "（二）部分公开"]
+    with pytest.raises(TableLayoutError, match="runs between its header words"):
+        _cells(_pdftotext_reading_order(labels, review))
