@@ -34,6 +34,9 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 #: Traditional forms of characters every report uses (公開, 資訊, 處理, 報告, 機關, 條例, 複議, 訴訟, 結果 …).
 _TRADITIONAL_MARKS = re.compile("[開資訊處報機關條複議訴訟結為們與請況規範檔審維糾區縣務]")
 #: A cell printed 無 on its own: the dash 无 in Traditional, kept as printed.
+#: Words one of which every heading of a table, or of the section after them, holds: the lines
+#: (of at most 60 characters, without a tab) worth asking table_of_heading about.
+_HEADING_WORDS = re.compile("主动公开|收到和处理|申请|复议|存在的主要|其他需要报告|改进情况")
 _LONE_WU = re.compile(r"(?<![\u4e00-\u9fff])無(?![\u4e00-\u9fff])")
 
 
@@ -70,17 +73,24 @@ def to_simplified(text: str) -> str:
 def _tabbed_tables(lines: list[str]) -> bool:
     """Word's tabbed export: a tab inside the tables' region, from the first table heading to the
     heading that ends the tables after the last one. A tab in prose outside it (a paragraph's indent
-    in a LibreOffice text export) says nothing of the tables; a text whose headings are not found is
-    judged as a whole."""
-    tabbed = [i for i, line in enumerate(lines) if "\t" in line]
-    if not tabbed:
+    in a LibreOffice text export) says nothing of the tables; a text whose headings (lines without a
+    tab) are not found is judged as a whole. Offsets in the joined text keep it to a few regex scans."""
+    joined = "\n".join(lines)
+    if "\t" not in joined:
         return False
-    headings = [(i, heading) for i, line in enumerate(lines) if (heading := table_of_heading(line)) is not None]
-    tables = [i for i, heading in headings if heading]
+    headings: list[tuple[int, str]] = []
+    for match in _HEADING_WORDS.finditer(joined):
+        start = joined.rfind("\n", 0, match.start()) + 1
+        end = joined.find("\n", match.end())
+        line = joined[start : end if end >= 0 else len(joined)]
+        if len(line) <= 60 and "\t" not in line and (heading := table_of_heading(line)) is not None:
+            if not headings or headings[-1][0] != start:
+                headings.append((start, heading))
+    tables = [at for at, heading in headings if heading]
     if not tables:
         return True
-    end = next((i for i, heading in headings if not heading and i > tables[-1]), len(lines))
-    return any(tables[0] <= i < end for i in tabbed)
+    end = next((at for at, heading in headings if not heading and at > tables[-1]), len(joined))
+    return joined.find("\t", tables[0], end) != -1
 
 
 def parse_text(text: str) -> Document:

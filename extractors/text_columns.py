@@ -64,6 +64,8 @@ def _split(line: str) -> tuple[list[str], list[tuple[str, int]]]:
 def _label_cells(text: str) -> list[str]:
     """'（四）无 1.本机关不掌握相关政府信息' -> ['（四）无', '1.本机关不掌握相关政府信息']: a word that
     starts a label is a cell of its own (pdfplumber sets a group label one space before its first row's)."""
+    if " " not in text:
+        return [text]
     cells: list[str] = []
     for word in text.split(" "):
         if cells and not starts_label(word):

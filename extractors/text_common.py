@@ -31,22 +31,24 @@ def is_furniture(line: str) -> bool:
 
 def without_furniture(lines: list[str]) -> list[str]:
     """The lines that are not page furniture, also a page number a page's <span>s split over two lines ('-' / '4 -')."""
-    kept: list[str] = []
-    split_number = False
-    for i, line in enumerate(lines):
-        if split_number:
-            split_number = False
-            continue
-        if is_furniture(line):
-            continue
-        after = lines[i + 1].strip() if i + 1 < len(lines) else ""
-        split_number = (
-            0 < len(line.strip()) <= 4 and bool(after) and not looks_like_value(after)
-            and bool(_PAGE_NUMBER.match(line.strip() + " " + after))
-        )
-        if not split_number:
-            kept.append(line)
-    return kept
+    kept = [line for line in lines if not is_furniture(line)]
+    if not _SPLIT_PAGE_NUMBER.search("\n".join(kept)):
+        return kept  # the common case, found by one regex search over the text
+    split = [i for i, line in enumerate(kept[:-1]) if len(line) <= 6 and line.lstrip()[:1] in _PAGE_NUMBER_STARTS and _split_page_number(line, kept[i + 1])]
+    if not split:
+        return kept
+    dropped = set(split) | {i + 1 for i in split}
+    return [line for i, line in enumerate(kept) if i not in dropped]
+
+
+_PAGE_NUMBER_STARTS = frozenset("-—－–第")
+#: A short line starting as a page number does, then a line going on as one does: a candidate split.
+_SPLIT_PAGE_NUMBER = re.compile(r"^[ \t]*[-—－–第][^\n]{0,3}\n[ \t]*(?:\d{1,4}[ \t]*[-—－–页]|页)", re.MULTILINE)
+
+
+def _split_page_number(line: str, after: str) -> bool:
+    first, second = line.strip(), after.strip()
+    return 0 < len(first) <= 4 and bool(second) and not looks_like_value(second) and bool(_PAGE_NUMBER.match(f"{first} {second}"))
 
 
 def starts_label(text: str) -> bool:

@@ -35,6 +35,8 @@ def _markdown_cells(line: str) -> list[str]:
     inner = line.strip()
     inner = inner[1:] if inner.startswith("|") else inner
     inner = inner[:-1] if inner.endswith("|") else inner
+    if "<" not in inner:
+        return [cell.strip() for cell in inner.split("|")]
     return [part for cell in inner.split("|") for part in _cell_lines(cell)]
 
 
@@ -71,7 +73,9 @@ def read_pipes(lines: list[str]) -> list[Block]:
     previous_was_cell = False  # the last line was a cell without its own '|'
     held: list[str] | None = None  # a numbered label alone in its row, that may go on in the next row
     for raw in lines:
-        line = _HEADING_MARKS.sub("", raw.strip())
+        line = raw.strip()
+        if line.startswith("#"):
+            line = _HEADING_MARKS.sub("", line)
         if not line:
             continue
         if _SEPARATOR_ROW.match(line):
