@@ -96,7 +96,10 @@ class CellGrouper:
 
     @staticmethod
     def _split_sub_number(value: str, text: str) -> bool:
-        return bool(_LONE_SUB_NUMBER.match(value)) and not starts_label(text) and bool(_SUB_ROW.match(value.strip() + text.strip()))
+        return (
+            bool(_LONE_SUB_NUMBER.match(value)) and not starts_label(text)
+            and bool(_SUB_ROW.match(value.strip() + text.strip()))
+        )
 
     def _continues(self, previous: str, text: str) -> bool:
         """A wrapped numbered row label goes on on a line that starts no label and names no column."""

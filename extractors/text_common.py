@@ -34,7 +34,10 @@ def without_furniture(lines: list[str]) -> list[str]:
     kept = [line for line in lines if not is_furniture(line)]
     if not _SPLIT_PAGE_NUMBER.search("\n".join(kept)):
         return kept  # the common case, found by one regex search over the text
-    split = [i for i, line in enumerate(kept[:-1]) if len(line) <= 6 and line.lstrip()[:1] in _PAGE_NUMBER_STARTS and _split_page_number(line, kept[i + 1])]
+    split = [
+        i for i, line in enumerate(kept[:-1])
+        if len(line) <= 6 and line.lstrip()[:1] in _PAGE_NUMBER_STARTS and _split_page_number(line, kept[i + 1])
+    ]
     if not split:
         return kept
     dropped = set(split) | {i + 1 for i in split}

@@ -87,7 +87,7 @@ def read_pipes(lines: list[str]) -> list[Block]:
         if is_row and is_furniture(" ".join(cells)):
             continue
         if held is not None:
-            if is_row and grouper._continues(held[0], cells[0]):
+            if is_row and cells[0] and grouper._continues(held[0], cells[0]):
                 cells = [held[0] + cells[0], *cells[1:]]
             else:
                 grouper.row(tuple(held))

@@ -132,7 +132,7 @@ def test_the_real_report_scanned_to_a_multi_page_tiff_is_read_right_or_flagged(t
     assert wrong <= flagged
 
 
-# ---- renderings no reader reads yet --------------------------------------------------------------
+# ---- renderings built here from the PDF or the page, and the one no reader reads yet -------------
 
 def _pdfplumber_text(tmp_path: Path) -> Path:
     """pdfplumber's plain extract_text(): each printed line, its cells one space apart."""
