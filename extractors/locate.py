@@ -133,7 +133,8 @@ def fit_values(values: Sequence[str], expected: int, where: str, path: str) -> t
 
     Surplus empty cells are dropped from the end and the start in turn, end first: a merged
     label leaves one empty cell on each side of the numbers in row-per-line text (seed 002:
-    label, '', 14 … 14, ''), so a blank last number must not pull the whole row left.
+    label, '', 14 … 14, ''), so a blank last number must not pull the whole row left. Empty cells
+    inside the row are dropped only when the numbers left fill the columns exactly.
     """
     fitted = list(values)
     from_end = True
@@ -147,6 +148,11 @@ def fit_values(values: Sequence[str], expected: int, where: str, path: str) -> t
         else:
             break
         from_end = not from_end
+    filled = [value for value in fitted if normalise_label(value)]
+    if len(fitted) > expected and len(filled) == expected:
+        # the surplus is exactly the empty cells inside the row (markdownify pads a cell spanning two
+        # columns with an empty one): every number has its column, in order, whatever the empties were
+        fitted = filled
     if len(fitted) > expected:
         raise TableLayoutError(
             path, f"{where}: {len(fitted)} value cells where the template has {expected} columns ({fitted!r})"
@@ -290,6 +296,14 @@ class _ReviewLitigation:
         where = TABLE_TITLES[REVIEW_LITIGATION]
         data_rows = self.data_rows or ([] if self.group_rows else self.blank_rows)
         if data_rows:
+            if len(data_rows) > 1 and len(data_rows[0]) < _REVIEW_WIDTH:
+                # pdftotext without -layout prints table C's numbers in runs between its header words,
+                # in no column order ('72 64 178 37', '12 1 1 6', '351' …): no run can be placed
+                runs = " / ".join(" ".join(values) for values in data_rows)
+                raise TableLayoutError(
+                    path, f"{where}: its numbers are printed in {len(data_rows)} runs between its header words "
+                    f"({runs}), so their columns are unknown; read a rendering that keeps its rows (pdftotext -layout)",
+                )
             fitted = fit_values(data_rows[0], _REVIEW_WIDTH, where, path)
             by_group = {g: fitted[i * len(columns) : (i + 1) * len(columns)] for i, g in enumerate(REVIEW_GROUPS)}
         else:

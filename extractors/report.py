@@ -29,7 +29,7 @@ from extractors.narrative import narrative_text
 #: Bump when a change to extraction can change what a file yields: files loaded by an
 #: older parser are then extracted again instead of being skipped as unchanged.
 #: 2: DOCX, PDF and DOC readers (such files failed as binary under 1).
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 
 #: What the binary containers record instead of a text encoding: they are not decoded as text.
 _NOT_DECODED = DecodedText(text="", encoding=None, encoding_source=None, declared_encoding=None)  # type: ignore[arg-type]

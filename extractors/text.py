@@ -19,6 +19,7 @@ import re
 from functools import cache
 
 from extractors.document import Document, parse_word_export
+from extractors.labels import table_of_heading
 from extractors.text_cells import READER as LINE_PER_CELL, read_cells
 from extractors.text_columns import READER as ALIGNED, looks_aligned, read_aligned
 from extractors.text_common import without_furniture
@@ -33,6 +34,9 @@ _HAN = re.compile(r"[\u4e00-\u9fff]")
 #: Traditional forms of characters every report uses (公開, 資訊, 處理, 報告, 機關, 條例, 複議, 訴訟, 結果 …).
 _TRADITIONAL_MARKS = re.compile("[開資訊處報機關條複議訴訟結為們與請況規範檔審維糾區縣務]")
 #: A cell printed 無 on its own: the dash 无 in Traditional, kept as printed.
+#: Words one of which every heading of a table, or of the section after them, holds: the lines
+#: (of at most 60 characters, without a tab) worth asking table_of_heading about.
+_HEADING_WORDS = re.compile("主动公开|收到和处理|申请|复议|存在的主要|其他需要报告|改进情况")
 _LONE_WU = re.compile(r"(?<![\u4e00-\u9fff])無(?![\u4e00-\u9fff])")
 
 
@@ -66,6 +70,29 @@ def to_simplified(text: str) -> str:
     return converted
 
 
+def _tabbed_tables(lines: list[str]) -> bool:
+    """Word's tabbed export: a tab inside the tables' region, from the first table heading to the
+    heading that ends the tables after the last one. A tab in prose outside it (a paragraph's indent
+    in a LibreOffice text export) says nothing of the tables; a text whose headings (lines without a
+    tab) are not found is judged as a whole. Offsets in the joined text keep it to a few regex scans."""
+    joined = "\n".join(lines)
+    if "\t" not in joined:
+        return False
+    headings: list[tuple[int, str]] = []
+    for match in _HEADING_WORDS.finditer(joined):
+        start = joined.rfind("\n", 0, match.start()) + 1
+        end = joined.find("\n", match.end())
+        line = joined[start : end if end >= 0 else len(joined)]
+        if len(line) <= 60 and "\t" not in line and (heading := table_of_heading(line)) is not None:
+            if not headings or headings[-1][0] != start:
+                headings.append((start, heading))
+    tables = [at for at, heading in headings if heading]
+    if not tables:
+        return True
+    end = next((at for at, heading in headings if not heading and at > tables[-1]), len(joined))
+    return joined.find("\t", tables[0], end) != -1
+
+
 def parse_text(text: str) -> Document:
     """Read a report printed as plain text, in any of the layouts above."""
     suffix = ""
@@ -73,8 +100,8 @@ def parse_text(text: str) -> Document:
         text, suffix = to_simplified(text), "+opencc"
     if looks_glued(text):
         return Document(read_glued(text), reader=GLUED + suffix)
-    lines = without_furniture(text)
-    if "\t" in text and any("\t" in line for line in lines):
+    lines = without_furniture(text.splitlines())
+    if _tabbed_tables(lines):
         document = parse_word_export(lines)
         return Document(document.blocks, reader=document.reader + suffix)
     if looks_piped(lines):

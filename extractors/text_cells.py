@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from extractors.document import Block, Paragraph, Row
 from extractors.labels import (
+    REQUEST_COLUMNS,
     active_column,
     active_row,
     article_item,
@@ -35,6 +36,7 @@ _SEPARATING_SHARE = 0.25
 _PROSE = re.compile(r"[。；;]")
 _REQUEST_DATA_WORDS = ("新收", "上年结转", "结转下年", "(七)", "予以公开", "部分公开")
 _SUB_ROW = re.compile(r"^\d{1,2}[.、．]")
+_LONE_SUB_NUMBER = re.compile(r"^\s*\d{1,2}[.、．]?\s*$")
 
 
 def is_prose(line: str) -> bool:
@@ -63,11 +65,14 @@ class CellGrouper:
         self.labels: list[str] = []
         self.values: list[str] = []
         self.review_values_seen = False
+        #: Table B's rows of numbers printed before their labels: (index of the row they followed, values).
+        self.orphans: list[tuple[int, list[str]]] = []
 
     def paragraph(self, text: str) -> None:
         self.flush()
         heading = table_of_heading(text)
         if heading is not None:
+            self._restore_orphans()
             if self.table == REVIEW_LITIGATION and heading != REVIEW_LITIGATION and not self.review_values_seen:
                 self.blocks.append(Row(_BLANKS))  # table C printed with its headers only
             self.table = heading or None
@@ -78,12 +83,23 @@ class CellGrouper:
         if looks_like_value(text):
             self.values.append(text)
             return
+        if self.values and self.table == REQUESTS and self._split_sub_number(self.values[-1], text):
+            # a sub-row's number set apart from its words ('2.' / '其他法律行政法规禁止公开', '2' / '、申请人…',
+            # a page's <span>s one a line) starts the label after it: it is not the last value of the row before
+            text = self.values.pop().strip() + text
         if self.values:
             self.flush()
         if self.labels and self._continues(self.labels[-1], text):
             self.labels[-1] += text
         else:
             self.labels.append(text)
+
+    @staticmethod
+    def _split_sub_number(value: str, text: str) -> bool:
+        return (
+            bool(_LONE_SUB_NUMBER.match(value)) and not starts_label(text)
+            and bool(_SUB_ROW.match(value.strip() + text.strip()))
+        )
 
     def _continues(self, previous: str, text: str) -> bool:
         """A wrapped numbered row label goes on on a line that starts no label and names no column."""
@@ -109,14 +125,33 @@ class CellGrouper:
             if article_item(label) or _is_data_label(label, self.table, following):
                 self._header(header)
                 header = []
-                cells = (label,) if article_item(label) else (label, *_BLANKS)
+                if article_item(label):
+                    cells: tuple[str, ...] = (label,)
+                elif self.orphans:  # a label printed after its numbers (pdftotext's reading order)
+                    cells = (label, *self.orphans.pop(0)[1])
+                else:
+                    cells = (label, *_BLANKS)
                 self.blocks.append(Row(cells))
             else:
                 header.append(label)
         self._header(header)
         if values:
             self.review_values_seen |= self.table == REVIEW_LITIGATION
+            width = len(REQUEST_COLUMNS)
+            if self.table == REQUESTS and row_label and len(values) > width and len(values) % width == 0:
+                # whole rows of numbers run on after a row's own: rows whose labels pdftotext prints
+                # later, below the table; they take those labels in order, or go back to this row
+                index = len(self.blocks)
+                self.orphans += [(index, values[i : i + width]) for i in range(width, len(values), width)]
+                values = values[:width]
             self.blocks.append(Row(tuple(row_label + values)))
+
+    def _restore_orphans(self) -> None:
+        """Numbers no later label took go back to the row they followed, which then fails as too wide:
+        a number that cannot be placed must not load, nor be dropped unseen."""
+        for index, values in self.orphans:
+            self.blocks[index] = Row((*self.blocks[index].cells, *values))
+        self.orphans = []
 
     def row(self, cells: tuple[str, ...]) -> None:
         """A row a layout delimits itself (a markdown row, an aligned line)."""
@@ -137,6 +172,7 @@ class CellGrouper:
 
     def finish(self) -> list[Block]:
         self.paragraph("")
+        self._restore_orphans()
         return [b for b in self.blocks if not (isinstance(b, Paragraph) and not b.text)]
 
 

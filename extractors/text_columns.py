@@ -54,11 +54,25 @@ def _split(line: str) -> tuple[list[str], list[tuple[str, int]]]:
         while tail > 1 and looks_like_value(words[tail - 1][0]) and not values:
             tail -= 1
         if tail < len(words) and not labels:
-            labels.append(segment[: words[tail - 1][1] - start].strip())
+            labels.extend(_label_cells(segment[: words[tail - 1][1] - start].strip()))
             values.extend(words[tail:])
         else:  # a label, also one printed right of the numbers (the rest of a wrapped label)
-            labels.append(segment.strip())
+            labels.extend(_label_cells(segment.strip()))
     return labels, values
+
+
+def _label_cells(text: str) -> list[str]:
+    """'（四）无 1.本机关不掌握相关政府信息' -> ['（四）无', '1.本机关不掌握相关政府信息']: a word that
+    starts a label is a cell of its own (pdfplumber sets a group label one space before its first row's)."""
+    if " " not in text:
+        return [text]
+    cells: list[str] = []
+    for word in text.split(" "):
+        if cells and not starts_label(word):
+            cells[-1] += " " + word
+        else:
+            cells.append(word)
+    return cells
 
 
 def _stack(lines: list[str]) -> list[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from extractors.labels import ACTIVE_COLUMNS, normalise_label
+from extractors.labels import ACTIVE_COLUMNS, looks_like_value, normalise_label
 
 _PAGE_NUMBER = re.compile(r"^(?:[-—－–]\s*\d{1,4}\s*[-—－–]|第\s*\d{1,4}\s*页(?:\s*[/,，]?\s*共\s*\d{1,4}\s*页)?|\d{1,4}\s*/\s*\d{1,4})$")
 _CHROME = re.compile(
@@ -33,10 +33,29 @@ def is_furniture(line: str) -> bool:
     return bool(compact) and compact[0] in _FURNITURE_FIRST and bool(_PAGE_NUMBER.match(compact) or _CHROME.match(compact))
 
 
-def without_furniture(text: str) -> list[str]:
-    """The text's lines, page numbers and chrome left out."""
-    return [line for line in text.splitlines() if not ((compact := line.strip()) and compact[0] in _FURNITURE_FIRST
-                                                        and (_PAGE_NUMBER.match(compact) or _CHROME.match(compact)))]
+def without_furniture(lines: list[str]) -> list[str]:
+    """The lines that are not page furniture, also a page number a page's <span>s split over two lines ('-' / '4 -')."""
+    kept = [line for line in lines if not is_furniture(line)]
+    if not _SPLIT_PAGE_NUMBER.search("\n".join(kept)):
+        return kept  # the common case, found by one regex search over the text
+    split = [
+        i for i, line in enumerate(kept[:-1])
+        if len(line) <= 6 and line.lstrip()[:1] in _PAGE_NUMBER_STARTS and _split_page_number(line, kept[i + 1])
+    ]
+    if not split:
+        return kept
+    dropped = set(split) | {i + 1 for i in split}
+    return [line for i, line in enumerate(kept) if i not in dropped]
+
+
+_PAGE_NUMBER_STARTS = frozenset("-—－–第")
+#: A short line starting as a page number does, then a line going on as one does: a candidate split.
+_SPLIT_PAGE_NUMBER = re.compile(r"^[ \t]*[-—－–第][^\n]{0,3}\n[ \t]*(?:\d{1,4}[ \t]*[-—－–页]|页)", re.MULTILINE)
+
+
+def _split_page_number(line: str, after: str) -> bool:
+    first, second = line.strip(), after.strip()
+    return 0 < len(first) <= 4 and bool(second) and not looks_like_value(second) and bool(_PAGE_NUMBER.match(f"{first} {second}"))
 
 
 def starts_label(text: str) -> bool:

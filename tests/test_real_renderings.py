@@ -40,6 +40,10 @@ RENDERINGS = {
     "pdfium.txt": "text/aligned",
     "pdf2docx.docx": "docx/python-docx",
     "libreoffice.html": "html/lxml",
+    "libreoffice.txt": "text/line-per-cell",
+    "html2text.md": "text/pipes",
+    "markdownify.md": "text/pipes",
+    "pymupdf4llm.md": "text/pipes",
 }
 #: Cells whose digits run together in the glued text with more than one split that passes the
 #: template's sums (table A has none to pass): the reader must say so rather than guess.
@@ -128,7 +132,7 @@ def test_the_real_report_scanned_to_a_multi_page_tiff_is_read_right_or_flagged(t
     assert wrong <= flagged
 
 
-# ---- renderings no reader reads yet --------------------------------------------------------------
+# ---- renderings built here from the PDF or the page, and the one no reader reads yet -------------
 
 def _pdfplumber_text(tmp_path: Path) -> Path:
     """pdfplumber's plain extract_text(): each printed line, its cells one space apart."""
@@ -140,19 +144,9 @@ def _pdfplumber_text(tmp_path: Path) -> Path:
 
 
 UNREAD = {
-    "pdftotext.txt": "pdftotext without -layout prints the labels （一）予以公开, （二）部分公开… and the "
-                     "vertical 三、本年度办理结果 after page 4's last row, so the numbers of （一） and （二） "
-                     "follow row 二's: 21 numbers in one row",
-    "html2text.md": "text/pipes does not split a row with one '|' (html2text prints table A's two-cell rows as "
-                    "'行政许可 |  447228'): the four single-column items of table A load as blank, silently",
-    "markdownify.md": "markdownify pads a cell spanning two columns with an empty cell ('| 351 | |'): table C's "
-                      "row has 16 cells for 15 columns and the file fails as table_layout",
-    "pymupdf4llm.md": "markdown headings ('## 二、主动公开政府信息情况') are not taken for section headings, so "
-                      "table A is not found; without the '#'s, rows whose group label shares the cell "
-                      "('（五）不<br><br>3.要求提供公开出版物') still go missing",
-    "libreoffice.txt": "one tab in a prose paragraph of section 六 makes the whole text read as Word's tabbed "
-                       "export (text/cell-per-line), though its cells are one per line without tabs; with that "
-                       "tab a space, text/line-per-cell reads all 200 cells",
+    "pdftotext.txt": "pdftotext without -layout prints table C's numbers in five runs between its header "
+                     "words, in no column order (72 64 178 37 / 12 1 1 6 / 351 / 13 4 8 1 26 / 20): the file "
+                     "fails as table_layout. Table B, whose labels it prints after their numbers, is read",
 }
 
 
@@ -164,15 +158,10 @@ def _page_lines(tmp_path: Path) -> Path:
     return path
 
 
-@pytest.mark.xfail(strict=True, reason="the page sets a sub-row's number in its own <span> ('2.' then "
-                                       "'其他法律行政法规禁止公开'), so the '2.' gets a line of its own and "
-                                       "text/line-per-cell takes it for a value: 8 values in row 1.属于国家秘密")
 def test_page_text_one_string_a_line_is_read(tmp_path):
     read_all_right(_page_lines(tmp_path), "text/line-per-cell")
 
 
-@pytest.mark.xfail(strict=True, reason="text/aligned reads '（四）无 1.本机关不掌握相关政府信息' (group and row "
-                                       "labels one space apart) as one label: rows （四）1 and （五）3 are missing")
 def test_pdfplumber_plain_text_is_read(tmp_path):
     read_all_right(_pdfplumber_text(tmp_path), "text/aligned")
 
