@@ -14,8 +14,7 @@ import unicodedata
 from corpus.numbers import Break
 from corpus.printing import Printed
 from extractors.glued_tables import active_cells, request_cells, review_cells
-from template import AMBIGUOUS
-from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
+from template import ACTIVE_DISCLOSURE, AMBIGUOUS, REQUESTS, REVIEW_LITIGATION
 
 Key = tuple[str, str, str]
 

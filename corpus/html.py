@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 
 from corpus import chrome
-from corpus.grid import GridCell, Table, slots
 from corpus.document import Content, Paragraph
+from corpus.grid import GridCell, Table, slots
 
 MIN_PAGE_BYTES = 100_000
 MAX_PAGE_BYTES = 350_000

@@ -138,13 +138,14 @@ class _Crawl:
         return record, Path(path).read_bytes() if path and Path(path).exists() else None
 
     def _fetch(self, url: str, kind: str) -> dict:
-        before = self.previous.get(url)
-        usable = before and Path(before["raw_path"]).exists()
+        before = self.previous.get(url) or {}
+        usable = bool(before) and Path(before["raw_path"]).exists()
         result = self.fetcher.fetch(
             url, etag=before.get("etag") if usable else None, last_modified=before.get("last_modified") if usable else None
         )
         raw_path, sha256 = None, None
         if result.outcome == "downloaded":
+            assert result.body is not None, "a download has its body"
             raw_path = str(self.store.put(result.body, download_suffix(urlsplit(result.final_url or url).path, result.content_type)))
             sha256 = result.sha256
         elif result.outcome == "not_modified":
@@ -169,8 +170,10 @@ class _Crawl:
         )
 
     def _unreachable(self) -> str | None:
-        starts = [self.done.get(url) for url in self.settings.start_urls]
-        if not starts or any(record is None or record["outcome"] not in ("refused", "failed") for record in starts):
+        starts = [self.done[url] for url in self.settings.start_urls if url in self.done]
+        if not starts or len(starts) < len(self.settings.start_urls):
+            return None
+        if any(record["outcome"] not in ("refused", "failed") for record in starts):
             return None
         why = "; ".join(f"{r['url']} {r['outcome']} ({r['reason']})" for r in starts)
         return f"no start URL of source {self.settings.name!r} could be read: {why}"

@@ -13,7 +13,7 @@ import threading
 import time
 import urllib.robotparser
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from urllib.parse import SplitResult, urljoin, urlsplit
 
@@ -57,7 +57,7 @@ class FetchResult:
     http_charset: str | None = None
     etag: str | None = None
     last_modified: str | None = None
-    fetched_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC).replace(tzinfo=None))
     body: bytes | None = None
     #: Why it was refused or failed, in words.
     reason: str | None = None
@@ -242,6 +242,7 @@ class Fetcher:
         for _ in range(MAX_ROBOTS_REDIRECTS + 1):
             result = self._get_with_retries(robots_url, current, {})
             if result.outcome == "downloaded":
+                assert result.body is not None, "a download has its body"
                 rules = urllib.robotparser.RobotFileParser()
                 rules.parse(result.body.decode("utf-8", errors="replace").splitlines())
                 return rules
@@ -290,7 +291,7 @@ def _retry_after(value: str | None) -> float | None:
         seconds = float(value)
     except ValueError:
         try:
-            seconds = (parsedate_to_datetime(value) - datetime.now(timezone.utc)).total_seconds()
+            seconds = (parsedate_to_datetime(value) - datetime.now(UTC)).total_seconds()
         except (TypeError, ValueError):
             return None
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_SECONDS)

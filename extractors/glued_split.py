@@ -68,12 +68,12 @@ def _cells_at(run: str, pos: int, signed: bool) -> list[str]:
     return found
 
 
-def _digits_at(run: str, pos: int, end: int, most: int) -> list[tuple[str, int]]:
+def _digits_at(run: str, pos: int, end: int, most: Decimal | int) -> list[tuple[str, Decimal | int]]:
     """The whole numbers starting at pos (before end) that are at most `most`, with their values:
     '0' alone, or no leading zero."""
     if run[pos] == "0":
         return [("0", 0)]
-    found = []
+    found: list[tuple[str, Decimal | int]] = []
     for stop in range(pos + 1, min(end, pos + len(str(most))) + 1):
         value = int(run[pos:stop])
         if value > most:

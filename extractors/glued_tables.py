@@ -17,7 +17,7 @@ facts load it as NULL with value_kind 'ambiguous' and the printed digits stay tr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from itertools import product
 
@@ -110,7 +110,10 @@ def request_cells(runs: dict[str, str], budget: int = COMBINATION_BUDGET) -> dic
     per_row: dict[str, list[tuple[str, ...]] | None] = {
         row: _safe(totalled_splits, run, REQUEST_WIDTH) for row, run in runs.items()
     }
-    chosen = _combine(per_row, budget) if all(per_row.values()) else None
+    complete = {row: found for row, found in per_row.items() if found}
+    chosen: Mapping[str, list[tuple[str, ...]] | None] | None = (
+        _combine(complete, budget) if len(complete) == len(per_row) else None
+    )
     if chosen is None:
         # The report breaks a rule (or the rows are too open to combine): nothing says which row
         # is wrong, and a broken row can have a wrong reading that passes its own total. Only
@@ -126,17 +129,17 @@ def request_cells(runs: dict[str, str], budget: int = COMBINATION_BUDGET) -> dic
     return out
 
 
-def _combine(rows: dict[str, list[tuple[str, ...]] | None], budget: int) -> dict[str, list[tuple[str, ...]]] | None:
+def _combine(rows: dict[str, list[tuple[str, ...]]], budget: int) -> dict[str, list[tuple[str, ...]]] | None:
     """The candidates of each row that take part in a balancing combination; None if none balances
     or there are too many combinations to try."""
     open_rows = [row for row, found in rows.items() if len(found) > 1]
     combinations = 1
     for row in open_rows:
-        combinations *= len(rows[row] or [])
+        combinations *= len(rows[row])
     if combinations > budget:
         return None
     names = list(rows)
-    valued = {row: [(cells, [cell_value(c) for c in cells]) for cells in rows[row] or []] for row in names}
+    valued = {row: [(cells, [cell_value(c) for c in cells]) for cells in rows[row]] for row in names}
     kept: dict[str, set[tuple[str, ...]]] = {row: set() for row in names}
     for combination in product(*(valued[row] for row in names)):
         if _balances(names, [values for _, values in combination]):

@@ -12,8 +12,15 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from template import AMBIGUOUS, DASHES, NUMBER_PATTERN, normalise_printed
-from template import ACTIVE_DISCLOSURE, REQUESTS, REVIEW_LITIGATION
+from template import (
+    ACTIVE_DISCLOSURE,
+    AMBIGUOUS,
+    DASHES,
+    NUMBER_PATTERN,
+    REQUESTS,
+    REVIEW_LITIGATION,
+    normalise_printed,
+)
 
 _NUMBER = re.compile(NUMBER_PATTERN)
 

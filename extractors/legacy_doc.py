@@ -17,8 +17,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from extractors.docx import parse_docx
 from extractors.document import Document
+from extractors.docx import parse_docx
 from extractors.errors import ConversionFailed, ConverterMissing
 
 READER = "doc/libreoffice+python-docx"

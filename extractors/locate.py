@@ -96,8 +96,8 @@ def _shared_row(table_code: str, row_code: str, columns: tuple[tuple[str, str | 
 @dataclass
 class LocatedTables:
     cells: list[Cell]
-    #: Version of table A by its column headers; None when table A names no telling column.
-    active_template: str | None
+    #: Version of table A by its column headers; when they tell nothing, the caller's fallback or table B's.
+    active_template: str
     #: Version of table B by its （六）其他处理 rows: one row (2019) or three (2021).
     requests_template: str
 
@@ -199,7 +199,7 @@ class _ActiveDisclosure:
         return "2021" if self.votes["2021"] >= self.votes["2019"] else "2019"
 
     def cells(self, version: str, path: str) -> list[Cell]:
-        cells = []
+        cells: list[Cell] = []
         for row_code, (label, values) in self.rows.items():
             item = _row_item(row_code)
             columns = self.header_columns.get(item) or [(code, None) for code in columns_for(version, ACTIVE_DISCLOSURE, item)]
@@ -236,7 +236,7 @@ class _Requests:
 
     def cells(self, path: str) -> list[Cell]:
         columns = tuple((code, None) for code in self.column_order())
-        cells = []
+        cells: list[Cell] = []
         for row_code, (label, values) in self.rows.items():
             fitted = fit_values(values, len(columns), f"{TABLE_TITLES[REQUESTS]}, row {label}", path)
             cells.extend(_row_cells(REQUESTS, row_code, columns, fitted))
@@ -247,7 +247,7 @@ class _Requests:
 def _column_order(header_rows: tuple[Sequence[str], ...]) -> tuple[str, ...]:
     """_Requests.column_order, cached: most reports print one of a few headers."""
     template_order = tuple(code for _, code in REQUEST_COLUMNS)
-    tops = [i for i, row in enumerate(header_rows) if any(request_column(l) in ("natural_person", "total") for l in row)]
+    tops = [i for i, row in enumerate(header_rows) if any(request_column(label) in ("natural_person", "total") for label in row)]
     if not tops:
         return template_order
     top = header_rows[tops[0]]
@@ -320,7 +320,9 @@ def _reads_like_a_lost_number(text: str) -> bool:
 
 def locate_tables(document: Document, path: str, fallback_version: str | None = None) -> LocatedTables:
     active, requests, review = _ActiveDisclosure(), _Requests(), _ReviewLitigation()
-    readers = {ACTIVE_DISCLOSURE: active, REQUESTS: requests, REVIEW_LITIGATION: review}
+    readers: dict[str, _ActiveDisclosure | _Requests | _ReviewLitigation] = {
+        ACTIVE_DISCLOSURE: active, REQUESTS: requests, REVIEW_LITIGATION: review,
+    }
     current: str | None = None
     #: Per table: the short last cells of its rows that hold no value at all ('NaN', '1e30', '若干').
     not_numbers: dict[str, Counter] = {}

@@ -44,7 +44,7 @@ def _chinese_number(text: str) -> int:
 
 
 def _head_lines(document: Document) -> list[str]:
-    lines = []
+    lines: list[str] = []
     for block in document.blocks:
         if isinstance(block, Row) or SECTION_HEADING.match(block.text) or len(lines) >= _HEAD_LINES:
             break
@@ -96,6 +96,7 @@ def read_metadata(document: Document) -> ReportMetadata:
     found = _find_title(_head_lines(document))
     if found is None and document.container_title:
         found = _find_title([normalise_label(document.container_title)])
+    year: int | None
     if found:
         title, agency, year = found
     else:

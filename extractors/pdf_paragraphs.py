@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from extractors.document import Paragraph, SECTION_HEADING
+from extractors.document import SECTION_HEADING, Paragraph
 from extractors.labels import normalise_label, table_of_heading
 from extractors.pdf_boxes import ASCII_END, ASCII_START, Box
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import ctypes
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import cast
 
 import pypdfium2 as pdfium
 import pypdfium2.raw as raw
@@ -56,9 +57,11 @@ class PdfiumPage:
         return self._edges
 
     def find_tables(self) -> list:
+        from pdfplumber.page import Page
         from pdfplumber.table import TableFinder, TableSettings
 
-        return TableFinder(self, TableSettings.resolve(None)).tables
+        # TableFinder reads only what this page offers (edges, chars, bbox): the same table finder as pdfplumber's.
+        return TableFinder(cast(Page, self), TableSettings.resolve(None)).tables
 
     def extract_words(self, **settings) -> list[dict]:
         from pdfplumber.utils import extract_words

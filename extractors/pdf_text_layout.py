@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from extractors.document import Block, Row, scored
 from extractors.labels import looks_like_value, normalise_label, table_of_heading
-from extractors.pdf_boxes import Box, least_confidence, group_lines, join_words, merge_boxes, cut_line
+from extractors.pdf_boxes import Box, cut_line, group_lines, join_words, least_confidence, merge_boxes
 from extractors.pdf_pages import Page
 from extractors.pdf_paragraphs import margins_of, paragraphs
 from extractors.pdf_rows import Cell, to_rows
@@ -165,8 +165,8 @@ def text_rows(lines: list[list[Box]]) -> list[Row]:
             above = merged[-1]
             gap = row.value_top - above.value_bottom
             starts = any(
-                _starts_label(l) and _overlap(l, row.value_top, row.value_bottom) > 0.3 * l.height
-                for l in labels if l.x1 <= value_left
+                _starts_label(ln) and _overlap(ln, row.value_top, row.value_bottom) > 0.3 * ln.height
+                for ln in labels if ln.x1 <= value_left
             )
             if not (row.columns(columns) & above.columns(columns)) and gap <= 1.0 * row.values[0].height and not starts:
                 above.values.extend(row.values)
@@ -196,7 +196,7 @@ def text_rows(lines: list[list[Box]]) -> list[Row]:
     # at most a line and a half away.
     for _ in range(len(unattached)):
         progress = False
-        for label in sorted(unattached, key=lambda l: l.top):
+        for label in sorted(unattached, key=lambda ln: ln.top):
             target = _wrapped_label_row(label, rows, segments)
             if target is not None:
                 target.labels.append(label)
@@ -205,7 +205,7 @@ def text_rows(lines: list[list[Box]]) -> list[Row]:
         if not progress:
             break
 
-    label_columns = _cluster_starts([l for r in rows for l in r.labels])
+    label_columns = _cluster_starts([ln for r in rows for ln in r.labels])
     built: list[tuple[float, list[Cell]]] = []
     for row in rows:
         cells = []
@@ -225,7 +225,7 @@ def text_rows(lines: list[list[Box]]) -> list[Row]:
         built.append((row.value_top, cells))
     # Header rows printed again at the top of a continuation page (above its first row) are dropped.
     seen: set[tuple[str, ...]] = set()
-    first_row_top = {}
+    first_row_top: dict[int, float] = {}
     for row in rows:
         page = row.values[0].page
         first_row_top[page] = min(first_row_top.get(page, row.top), row.top)
@@ -301,7 +301,7 @@ def text_blocks(pages: list[Page]) -> list[Block]:
     for kind, line in kinds + [("end", [])]:
         if run and kind != run_kind:
             if run_kind == "text":
-                blocks.extend(paragraphs([merge_boxes(l) for l in run], margins))
+                blocks.extend(paragraphs([merge_boxes(ln) for ln in run], margins))
             else:
                 blocks.extend(text_rows(run))
             run = []

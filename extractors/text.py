@@ -20,11 +20,15 @@ from functools import cache
 
 from extractors.document import Document, parse_word_export
 from extractors.labels import table_of_heading
-from extractors.text_cells import READER as LINE_PER_CELL, read_cells
-from extractors.text_columns import READER as ALIGNED, looks_aligned, read_aligned
+from extractors.text_cells import READER as LINE_PER_CELL
+from extractors.text_cells import read_cells
+from extractors.text_columns import READER as ALIGNED
+from extractors.text_columns import looks_aligned, read_aligned
 from extractors.text_common import without_furniture
-from extractors.text_glued import READER as GLUED, looks_glued, read_glued
-from extractors.text_pipes import READER as PIPES, looks_piped, read_pipes
+from extractors.text_glued import READER as GLUED
+from extractors.text_glued import looks_glued, read_glued
+from extractors.text_pipes import READER as PIPES
+from extractors.text_pipes import looks_piped, read_pipes
 
 #: Characters of the first part of a text looked at to tell Traditional from Simplified.
 _SAMPLE = 3000

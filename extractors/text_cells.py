@@ -14,6 +14,7 @@ Paragraphs are lines outside the tables, section headings, and prose lines insid
 from __future__ import annotations
 
 import re
+
 from extractors.document import Block, Paragraph, Row
 from extractors.labels import (
     REQUEST_COLUMNS,
@@ -150,7 +151,9 @@ class CellGrouper:
         """Numbers no later label took go back to the row they followed, which then fails as too wide:
         a number that cannot be placed must not load, nor be dropped unseen."""
         for index, values in self.orphans:
-            self.blocks[index] = Row((*self.blocks[index].cells, *values))
+            row = self.blocks[index]
+            assert isinstance(row, Row), "an orphan number follows a row"
+            self.blocks[index] = Row((*row.cells, *values))
         self.orphans = []
 
     def row(self, cells: tuple[str, ...]) -> None:

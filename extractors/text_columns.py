@@ -108,8 +108,10 @@ class _Aligned:
         return placed
 
     @staticmethod
-    def _numbered(row: Row) -> bool:
-        labels = [c for c in row.cells if not looks_like_value(c)]
+    def _numbered(block: Block) -> bool:
+        if not isinstance(block, Row):
+            return False
+        labels = [c for c in block.cells if not looks_like_value(c)]
         return bool(labels) and bool(NUMBERED.match(normalise_label(labels[-1])))
 
     def line(self, line: str) -> None:
@@ -138,10 +140,11 @@ class _Aligned:
             return
         if self.last_numbered_row is not None and len(labels) == 1 and not starts_label(labels[0]):
             row = grouper.blocks[self.last_numbered_row]
+            assert isinstance(row, Row), "last_numbered_row points at a row"
             cells = list(row.cells)
             index = max(i for i, c in enumerate(cells) if not looks_like_value(c))
             cells[index] += labels[0]
-            grouper.blocks[self.last_numbered_row] = type(row)(tuple(cells))
+            grouper.blocks[self.last_numbered_row] = Row(tuple(cells))
             return
         self.last_numbered_row = None
         for label in labels:

@@ -24,7 +24,7 @@ from extractors.document import Block, Paragraph, Row
 from extractors.glued_tables import active_cells, request_cells, review_cells
 from extractors.labels import ACTIVE_ROWS, active_column, article_item, request_row
 from extractors.text_common import split_active_header
-from template import ACTIVE_DISCLOSURE, columns_for, cells_for
+from template import ACTIVE_DISCLOSURE, cells_for, columns_for
 
 READER = "text/glued"
 #: Rows of table B that every other layout prints on lines of their own.
@@ -169,9 +169,9 @@ def _request_rows(region: str) -> list[Block]:
 
 def _review_rows(region: str) -> list[Block]:
     rows: list[Block] = []
-    for label, run in _pairs(region):
+    for _, run in _pairs(region):
         if run:
-            rows.append(Row(review_cells(run)))
+            rows.append(Row(tuple(review_cells(run))))
             break
     return rows
 

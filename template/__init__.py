@@ -23,7 +23,13 @@ from template.cells import (
     template_cells,
 )
 from template.values import (
-    AMBIGUOUS, BOOKMARK_PATTERN, DASHES, NUMBER_PATTERN, VALUE_KINDS, WHITESPACE_PATTERN, normalise_printed,
+    AMBIGUOUS,
+    BOOKMARK_PATTERN,
+    DASHES,
+    NUMBER_PATTERN,
+    VALUE_KINDS,
+    WHITESPACE_PATTERN,
+    normalise_printed,
 )
 
 __all__ = [

@@ -15,13 +15,17 @@ from typing import Any
 
 import polars as pl
 
-from template import AMBIGUOUS, BOOKMARK_PATTERN, DASHES, NUMBER_PATTERN, WHITESPACE_PATTERN
 from template import (
     ACTIVE_DISCLOSURE,
+    AMBIGUOUS,
+    BOOKMARK_PATTERN,
+    DASHES,
     MONEY_COLUMNS,
     MONEY_UNIT,
+    NUMBER_PATTERN,
     REQUESTS,
     REVIEW_LITIGATION,
+    WHITESPACE_PATTERN,
     template_cells,
 )
 
