@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime
 from itertools import chain
@@ -98,7 +98,7 @@ class Steps:
     def plan(self, paths: list[str], crawled: list[CrawledDocument], db: str, exclude: list[str]) -> Plan:
         return self._waiting(plan, paths, db, crawled=crawled, exclude=exclude)
 
-    def extract(self, files: list[PlannedFile], cut: Iterable[list[PlannedFile]]) -> Iterator[LoadBatch]:
+    def extract(self, files: list[PlannedFile], cut: Iterable[list[PlannedFile]]) -> Generator[LoadBatch, None, None]:
         """Each batch of `cut` (of `files`) extracted, in order; one that raises loads as its files' failure."""
         for batch in cut:
             try:

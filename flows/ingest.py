@@ -31,7 +31,7 @@ def ingest_flow(
     sources: str | None = None,
     batch_bytes: int = DEFAULT_BATCH_BYTES,
     batch_files: int = DEFAULT_BATCH_FILES,
-    lock_retry_delays: list[float] = list(api.LOCK_RETRY_DELAYS),
+    lock_retry_delays: list[float] = list(api.LOCK_RETRY_DELAYS),  # noqa: B006 (a parameter the UI shows; never mutated)
     source_kinds: list[str] | None = None,
     dask_address: str | None = None,
     dask_workers: int | None = None,
@@ -57,12 +57,14 @@ def ingest_flow(
     With `write_report_page` (the nightly deployment sets it), the charts of the published warehouse
     are written beside it (nianbao.report.html for nianbao.duckdb) and linked from the artifact.
     """
+    run_id = flow_run.get_id()
+    assert run_id is not None, "ingest_flow runs as a flow run"
     db = str(Path(db).resolve())
     dask = choose_dask(dask_address, dask_workers, load_dask_settings(sources) if sources else None)
     summary = api.ingest(
         paths, db, sources=sources, source_kinds=source_kinds, exclude=exclude or [], batch_bytes=batch_bytes,
         batch_files=batch_files, run_lock_wait_seconds=run_lock_wait_seconds, write_report_page=write_report_page,
-        run=RunInfo(flow_run.get_id(), flow_run.get_name(), flow_run.run_count or 1),
+        run=RunInfo(run_id, flow_run.get_name(), flow_run.run_count or 1),
         steps=TaskSteps(lock_retry_delays, dask),
     )
     create_markdown_artifact(

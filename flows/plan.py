@@ -19,7 +19,7 @@ from extractors.files import SourceRef, discover
 from extractors.rawstore import pictures_noted_at, pictures_sha256
 from extractors.report import PARSER_VERSION, report_id_for
 from flows.pipeline import file_record
-from warehouse.store import connect, is_empty_file, known_files, loaded_files_with_hashes
+from warehouse.store import KnownFile, connect, is_empty_file, known_files, loaded_files_with_hashes
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str, exclud
     roots = [str(Path(p).resolve()) for p in paths if Path(p).is_dir()]
     plan = Plan()
     candidates: list[PlannedFile] = []
-    found = [(str(path), None, None) for path in discover(paths)]
+    found: list[tuple[str, str | None, str | None]] = [(str(path), None, None) for path in discover(paths)]
     found += [(d.path, d.url, d.http_charset) for d in {d.path: d for d in crawled}.values()]
     for path, url, charset in found:
         pattern = excluded_by(path, url, exclude, roots)
@@ -111,19 +111,20 @@ def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str, exclud
             continue
         data = Path(path).read_bytes()
         candidates.append(PlannedFile(path, hashlib.sha256(data).hexdigest(), len(data), url, charset))
-    known, loaded_elsewhere = {}, {}
+    known: dict[str, KnownFile] = {}
+    loaded_elsewhere: dict[str, tuple[str, str]] = {}
     if Path(db).exists() and not is_empty_file(db):
         with connect(db, read_only=True) as conn:
-            known = known_files(conn, [f.path for f in candidates] + [r["path"] for r in plan.records])
+            known = known_files(conn, [f.path for f in candidates] + [str(r["path"]) for r in plan.records])
             loaded_elsewhere = loaded_files_with_hashes(conn, sorted({f.sha256 for f in candidates}))
-    plan.records = [r for r in plan.records if _differs(r, known.get(r["path"]))]
+    plan.records = [r for r in plan.records if _differs(r, known.get(str(r["path"])))]
     for planned in _without_duplicates(candidates, known, loaded_elsewhere, plan):
         before = known.get(planned.path)
-        same = (before is not None and before.sha256 == planned.sha256 and before.parser_version == PARSER_VERSION
-                and not planned.pictures_changed_since(before.updated_at))
-        if same and before.status == "loaded":
+        same = before is not None and (before.sha256 == planned.sha256 and before.parser_version == PARSER_VERSION
+                                       and not planned.pictures_changed_since(before.updated_at))
+        if before is not None and same and before.status == "loaded":
             plan.unchanged.append(planned.path)
-        elif same and before.status == "failed":
+        elif before is not None and same and before.status == "failed":
             # The same bytes through the same parser give the same failure: not re-read, still counted.
             plan.still_failing.append(StillFailing(planned.path, before.reason or "", before.error or "",
                                                    before.updated_at))
@@ -133,8 +134,8 @@ def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str, exclud
     return plan
 
 
-def _without_duplicates(candidates: list[PlannedFile], known: dict, loaded_elsewhere: dict[str, tuple[str, str]],
-                        plan: Plan) -> list[PlannedFile]:
+def _without_duplicates(candidates: list[PlannedFile], known: dict[str, KnownFile],
+                        loaded_elsewhere: dict[str, tuple[str, str]], plan: Plan) -> list[PlannedFile]:
     """One file per content: the rest are recorded as duplicates of the report those bytes make.
 
     The report is the one already loaded from those bytes if there is one, else the first file by

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from distributed import KilledWorker
@@ -107,7 +107,9 @@ class TaskSteps(Steps):
     def __init__(self, lock_retry_delays: Sequence[float], dask: DaskSettings | None) -> None:
         super().__init__(lock_retry_delays)
         self.dask = dask
-        self.waiting = {"retries": len(self.lock_retry_delays), "retry_delay_seconds": self.lock_retry_delays}
+        #: A task that meets the warehouse locked is tried again after each of these delays.
+        self.lock_retries = len(self.lock_retry_delays)
+        self.lock_delays = list(self.lock_retry_delays)
 
     @property
     def logger(self) -> logging.Logger | logging.LoggerAdapter:
@@ -120,9 +122,9 @@ class TaskSteps(Steps):
         return crawl_source.with_options(name=f"crawl-{source.name}")(source.settings, raw_root)
 
     def plan(self, paths: list[str], crawled: list[CrawledDocument], db: str, exclude: list[str]) -> Plan:
-        return plan_files_task.with_options(**self.waiting)(paths, crawled, db, exclude)
+        return plan_files_task.with_options(retries=self.lock_retries, retry_delay_seconds=self.lock_delays)(paths, crawled, db, exclude)
 
-    def extract(self, files: list[PlannedFile], cut: Iterable[list[PlannedFile]]) -> Iterator[LoadBatch]:
+    def extract(self, files: list[PlannedFile], cut: Iterable[list[PlannedFile]]) -> Generator[LoadBatch, None, None]:
         """A bounded window of batches in flight keeps memory flat however large the corpus."""
         with extraction_runner(self.dask if files else None, [f.path for f in files]) as extraction:
             pending: deque[tuple[PrefectFuture, list[PlannedFile]]] = deque()
@@ -134,14 +136,14 @@ class TaskSteps(Steps):
                 yield extracted_or_failed(*pending.popleft())
 
     def stage(self, db: str, run_id: str) -> Staging:
-        return stage_warehouse.with_options(**self.waiting)(db, run_id)
+        return stage_warehouse.with_options(retries=self.lock_retries, retry_delay_seconds=self.lock_delays)(db, run_id)
 
     def load(self, staging: Staging, batch: LoadBatch, run_id: str) -> None:
         load_into_staging(staging, batch, run_id)
 
     def publish(self, staging: Staging, run: RunInfo, started_at: datetime, status: str, counts: dict[str, int],
                 fetches: list[dict]) -> None:
-        publish_warehouse.with_options(**self.waiting)(staging, run, started_at, status, counts, fetches)
+        publish_warehouse.with_options(retries=self.lock_retries, retry_delay_seconds=self.lock_delays)(staging, run, started_at, status, counts, fetches)
 
     def write_report(self, db: str) -> str | None:
         return write_report_task(db)
