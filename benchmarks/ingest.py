@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shlex
 import shutil
 import signal
@@ -48,7 +49,7 @@ import duckdb
 import polars as pl
 
 from corpus.evaluate import evaluate
-from corpus.synth import TRUTH_FILE, TRUTH_REPORTS_FILE, generate
+from corpus.synth import DEFAULT_FORMATS, TRUTH_FILE, TRUTH_REPORTS_FILE, generate
 from extractors.decode import decode_bytes
 from extractors.files import SourceFile, discover, read_source
 from extractors.formats import HTML, TEXT, format_of
@@ -149,7 +150,7 @@ def corpus(path: Path, count: int, seed: int, formats: Sequence[str] | None = No
         return path
     shutil.rmtree(path, ignore_errors=True)
     started = time.perf_counter()
-    generate(path, count, seed, **({"formats": tuple(formats)} if formats else {}))
+    generate(path, count, seed, tuple(formats) if formats else DEFAULT_FORMATS)
     print(f"  generated {count} reports in {path} ({time.perf_counter() - started:.0f} s)", flush=True)
     return path
 
@@ -219,11 +220,9 @@ def breakdown(files: list[Path], db: Path, batch_files: int, batch_bytes: int) -
 
     A file's format is its reader's ('html', 'text', 'docx', 'pdf', ...), or 'failed'.
     """
-    from prefect.serializers import (
-        CompressedSerializer,  # what result_serializer="compressed/pickle" is
-    )
+    from prefect.serializers import CompressedSerializer, PickleSerializer
 
-    serializer = CompressedSerializer(serializer="pickle")
+    serializer = CompressedSerializer(serializer=PickleSerializer())  # what result_serializer="compressed/pickle" is
     result = Breakdown()
     db.unlink(missing_ok=True)
     with connect(db):  # the schema, made once per warehouse, is not part of loading a batch
@@ -312,7 +311,7 @@ def ingest(server: PrefectServer, corpus_dir: Path, db: Path, files: int, log: P
                      os.getloadavg()[0])
 
 
-def _wait_watching_memory(pid: int) -> tuple[int, int, os.struct_rusage]:
+def _wait_watching_memory(pid: int) -> tuple[int, int, resource.struct_rusage]:
     """Wait for the child; its peak resident memory is its VmHWM, read until it exits.
 
     Not ru_maxrss: on Linux a child's ru_maxrss starts from the RSS of the parent it was forked

@@ -115,7 +115,7 @@ def test_a_download_that_trickles_fails_at_its_deadline_and_is_not_retried():
     assert result.outcome == "failed"
     assert result.body is None
     assert result.reason.startswith(
-        f"download not finished after download_timeout_seconds (0.6 s): received "
+        "download not finished after download_timeout_seconds (0.6 s): received "
     )
     assert result.reason.endswith(
         f" of {len(TRICKLE_BODY)} bytes; the server sends too slowly (raise download_timeout_seconds "

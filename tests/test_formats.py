@@ -13,7 +13,14 @@ from extractors.crawl import CrawlSettings, crawl
 from extractors.fetch import FetchPolicy
 from extractors.files import SourceFile, SourceRef, discover, read_source
 from extractors.formats import (
-    ATTACHMENT_SUFFIXES, DISCOVERED_SUFFIXES, FORMATS, OLE2_MAGIC, READ_SUFFIXES, download_suffix, format_of, is_page,
+    ATTACHMENT_SUFFIXES,
+    DISCOVERED_SUFFIXES,
+    FORMATS,
+    OLE2_MAGIC,
+    READ_SUFFIXES,
+    download_suffix,
+    format_of,
+    is_page,
 )
 from flows.cli import app
 from flows.pipeline import process_batch

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from extractors.text import parse_text
 from extractors.errors import NotAReport, TableLayoutError, TableNotFound, TruncatedTable
 from extractors.locate import locate_tables
+from extractors.text import parse_text
 from tests.conftest import SAMPLES
 
 SEED_002 = (SAMPLES / "002_54cd1b08fa028caf.txt").read_text(encoding="utf-8")

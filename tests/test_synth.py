@@ -17,9 +17,8 @@ from corpus.html import MAX_PAGE_BYTES, MIN_PAGE_BYTES
 from corpus.synth import CHUNK_REPORTS, TRUTH_FILE, TRUTH_REPORTS_FILE, generate
 from extractors.document import Paragraph
 from extractors.docx import parse_docx
+from template import DASHES, TEMPLATE_CELLS_CSV
 from transforms.checks import run_checks
-from template import DASHES
-from template import TEMPLATE_CELLS_CSV
 
 COUNT = 300
 _CHARSET = re.compile(rb'charset="?([\w-]+)', re.IGNORECASE)

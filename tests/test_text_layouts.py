@@ -22,9 +22,9 @@ from extractors.glued_tables import active_cells, request_cells, review_cells
 from extractors.locate import locate_tables
 from extractors.text import parse_text
 from flows.pipeline import process_batch
+from template import AMBIGUOUS
 from tests.conftest import SAMPLES, SEED_EXPECTED
 from tests.expected import fact_differences
-from template import AMBIGUOUS
 
 SEED = "002_54cd1b08fa028caf"
 SEED_TEXT = (SAMPLES / f"{SEED}.txt").read_text(encoding="utf-8")

@@ -12,8 +12,8 @@ from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, 
 from bokeh.palettes import Category10_10
 from bokeh.plotting import figure
 
-from warehouse.html_report.queries import ReportData
 from template import REQUESTS, template_cells
+from warehouse.html_report.queries import ReportData
 
 #: Chinese first, then the fonts Windows and macOS readers have; all local, nothing is downloaded.
 FONT_FAMILY = '"WenQuanYi Zen Hei", "Noto Sans CJK SC", "Source Han Sans SC", "Microsoft YaHei", "PingFang SC", sans-serif'
