@@ -11,13 +11,24 @@ local Dask cluster's start-up, Prefect's task overhead and the DuckDB load inclu
 start-up not) and over the whole `nianbao ingest` process. The machine's cores are printed
 with them: N workers cannot go faster than the cores they share with the flow and the server.
 
+With --serial it measures instead, in this process and without Prefect, what a run does outside the
+workers: one worker's extraction of each batch (`process_batch`, CPU seconds), the flow process's load of
+each batch into the run's copy (`connect` + `load_batch`, as the load-batch task does) and the publish
+(stage the copy, `refresh_analyst_tables`, `publish`), on a copy of --base (a warehouse the size the
+loads will meet; empty by default). From them it prints the Amdahl throughput of N workers: a run of F
+files takes serial + extraction / N, where serial is every load and the publish, and each worker task
+also pays --task-overhead seconds (Prefect on a Dask worker).
+
 Run from the project root:  .venv/bin/python benchmarks/dask_scaling.py --count 2000
+                            .venv/bin/python benchmarks/dask_scaling.py --serial --count 2000 --base W.duckdb
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
+import statistics
 import socket
 import subprocess
 import sys
@@ -35,9 +46,18 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 
 from corpus.synth import generate  # noqa: E402
+from flows.pipeline import process_batch  # noqa: E402
+from warehouse.analyst import refresh_analyst_tables  # noqa: E402
+from warehouse.staging import publish, stage  # noqa: E402
+from warehouse.store import connect, load_batch  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SERVER_START_TIMEOUT = 180
+#: The flow's batches: at most this many bytes and files (flows/ingest.py's defaults).
+BATCH_BYTES = 16 * 1024 * 1024
+BATCH_FILES = 500
+#: Worker counts the Amdahl figures are given for.
+AMDAHL_WORKERS = (1, 2, 4, 8, 16)
 
 
 @dataclass(frozen=True)
@@ -110,6 +130,79 @@ def ingest(corpus: Path, work: Path, api_url: str, label: str, options: list[str
     return Run(label, files, seconds, process_seconds)
 
 
+def cut_batches(paths: list[Path]) -> list[list[Path]]:
+    """Batches as the flow cuts them: at most BATCH_BYTES and BATCH_FILES each, in path order."""
+    out: list[list[Path]] = [[]]
+    size = 0
+    for path in sorted(paths):
+        if out[-1] and (size + path.stat().st_size > BATCH_BYTES or len(out[-1]) >= BATCH_FILES):
+            out.append([])
+            size = 0
+        out[-1].append(path)
+        size += path.stat().st_size
+    return [batch for batch in out if batch]
+
+
+@dataclass(frozen=True)
+class Timed:
+    wall: float
+    cpu: float
+
+
+def _timed(work) -> tuple[object, Timed]:
+    started, started_cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, Timed(time.perf_counter() - started, time.process_time() - started_cpu)
+
+
+def serial_part(corpus: Path, work: Path, base: Path | None, task_overhead: float) -> None:
+    """Extraction per batch against the flow process's loads and publish; Amdahl for AMDAHL_WORKERS."""
+    files = [p for p in corpus.rglob("*") if p.is_file() and p.suffix in {".txt", ".html", ".htm", ".docx", ".pdf"}]
+    batches = cut_batches(files)
+    db = work / "warehouse.duckdb"
+    if base is not None:
+        shutil.copyfile(base, db)
+    run_id = "serial-bench"
+    extracted, loads = [], []
+    staging, staged = _timed(lambda: stage(db, run_id))
+    for batch in batches:
+        frames, timed = _timed(lambda: process_batch([str(p) for p in batch]))
+        extracted.append(timed)
+
+        def load() -> None:
+            with connect(staging.path) as conn:
+                load_batch(conn, frames, run_id)
+        loads.append(_timed(load)[1])
+
+    def finish() -> None:
+        with connect(staging.path) as conn:
+            refresh_analyst_tables(conn, run_id)
+        publish(staging)
+    _, published = _timed(finish)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        reports = conn.execute("select count(*) from reports").fetchone()[0]
+    count = len(files)
+    extract_cpu = sum(t.cpu for t in extracted) + task_overhead * len(batches)
+    load_wall = sum(t.wall for t in loads)
+    serial = load_wall + staged.wall + published.wall
+    per_batch = statistics.median
+    print(f"{count} files in {len(batches)} batches (median {per_batch([len(b) for b in batches]):.0f} files); "
+          f"warehouse after the run: {reports:,} reports")
+    print("| | per batch, median (s) | per file (ms) | whole run (s) |\n|---|---:|---:|---:|")
+    print(f"| one worker's extraction, CPU (+ {task_overhead} s of task overhead per batch) | "
+          f"{per_batch([t.cpu for t in extracted]) + task_overhead:.2f} | {1000 * extract_cpu / count:.2f} | {extract_cpu:.1f} |")
+    print(f"| load in the flow process, wall (CPU) | {per_batch([t.wall for t in loads]):.3f} "
+          f"({per_batch([t.cpu for t in loads]):.3f}) | {1000 * load_wall / count:.2f} "
+          f"({1000 * sum(t.cpu for t in loads) / count:.2f}) | {load_wall:.1f} |")
+    print(f"| stage (copy the warehouse), wall (CPU) | | | {staged.wall:.1f} ({staged.cpu:.1f}) |")
+    print(f"| publish (refresh the analyst tables, rename), wall (CPU) | | | {published.wall:.1f} ({published.cpu:.1f}) |")
+    print(f"extraction / load per file: {extract_cpu / load_wall:.1f}x (at least 10x wanted for 8 workers)")
+    print("| workers | run (s) | files/s | speed-up |\n|---:|---:|---:|---:|")
+    for n in AMDAHL_WORKERS:
+        seconds = serial + extract_cpu / n
+        print(f"| {n} | {seconds:.1f} | {count / seconds:.1f} | {(serial + extract_cpu) / seconds:.2f}x |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="An existing corpus directory; default: generate one.")
@@ -118,6 +211,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Local Dask worker counts to run.")
     parser.add_argument("--local", action="store_true", help="Also run the default, on the flow's own threads.")
     parser.add_argument("--batch-mb", type=int, default=16, help="nianbao ingest --batch-mb.")
+    parser.add_argument("--serial", action="store_true",
+                        help="Measure the serial part (loads, publish) against extraction, in-process, and print Amdahl.")
+    parser.add_argument("--base", type=Path, help="With --serial: load into a copy of this warehouse.")
+    parser.add_argument("--task-overhead", type=float, default=0.35,
+                        help="With --serial: Prefect's seconds per task on a Dask worker (BENCHMARKS.md).")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="nianbao-dask-scaling-") as tmp:
@@ -127,6 +225,9 @@ def main() -> None:
             corpus = work / "corpus"
             summary = generate(corpus, args.count, args.seed)
             print(f"generated {summary.reports} reports ({summary.bytes_written / 1e6:.0f} MB) in {corpus}", flush=True)
+        if args.serial:
+            serial_part(corpus, work, args.base, args.task_overhead)
+            return
         (work / "prefect-home").mkdir()
         print(f"{os.cpu_count()} cores; batches of at most {args.batch_mb} MB", flush=True)
         runs = [("threads", [])] if args.local else []

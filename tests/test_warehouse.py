@@ -64,8 +64,8 @@ def test_a_load_that_fails_midway_leaves_the_previous_state(tmp_path):
         load_batch(conn, batch, "run-1")
     before = counts(db)
     broken = process_batch([str(SAMPLES / "002_54cd1b08fa028caf.txt")])
-    broken.checks = broken.checks.with_columns(passed=pl.lit("not a boolean"))  # the checks insert fails
-    with connect(db) as conn, pytest.raises(Exception, match="(?i)conver|cast"):
+    broken.checks = broken.checks.with_columns(passed=pl.lit(None))  # the checks insert fails: passed is NOT NULL
+    with connect(db) as conn, pytest.raises(Exception, match="(?i)not null"):
         load_batch(conn, broken, "run-2")
     assert counts(db) == before
     with connect(db, read_only=True) as conn:
