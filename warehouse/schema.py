@@ -103,13 +103,20 @@ MIGRATIONS = {
     ),
     # missing_reports becomes a table written at publish (warehouse/analyst.py); the wide views' cells are
     # written at load into *_cells tables, created and filled by ensure_wide_tables (warehouse/wide.py).
-    5: "drop view if exists missing_reports",
+    5: lambda conn: _drop_view(conn, "missing_reports"),
 }
 #: Run after a migration's statements, when the tables above have been created again where dropped.
 MIGRATION_FOLLOW_UPS = {
     2: "insert into runs by name select * from runs_v3; drop table runs_v3;",
     5: ANALYST_TABLES + ANALYST_VIEWS + REFRESH_MISSING_REPORTS,
 }
+
+
+def _drop_view(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Drop a view that became a table, and nothing if it is already one."""
+    if conn.execute("select count(*) from information_schema.tables where table_schema = 'main' and table_name = ? "
+                    "and table_type = 'VIEW'", [name]).fetchone()[0]:
+        conn.execute(f"drop view {name}")
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
@@ -121,7 +128,8 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute("begin transaction")
         try:
             for step in range(version, SCHEMA_VERSION):
-                conn.execute(MIGRATIONS[step])
+                migration = MIGRATIONS[step]
+                conn.execute(migration) if isinstance(migration, str) else migration(conn)
                 conn.execute(TABLES)
                 if step in MIGRATION_FOLLOW_UPS:
                     conn.execute(MIGRATION_FOLLOW_UPS[step])

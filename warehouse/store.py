@@ -249,7 +249,7 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
             conn.execute("insert into reports by name select * from _reports")
             conn.execute("insert into facts by name select * from _facts")
             conn.execute("insert into checks by name select * from _checks")
-            write_wide_rows(conn, "_facts", "_reports")
+            write_wide_rows(conn, batch.facts, batch.reports["report_id"])
             # A file that loaded before and now fails keeps its last good report, marked as failing; a failed or
             # ignored file's row keeps pointing at the report it had.
             conn.execute(

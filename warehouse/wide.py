@@ -12,6 +12,7 @@ from __future__ import annotations
 from functools import cache
 
 import duckdb
+import polars as pl
 
 from template import (
     ACTIVE_DISCLOSURE,
@@ -36,7 +37,7 @@ BY_ROW_VIEWS = {
     REVIEW_LITIGATION: ("review_litigation_by_row", "requests_template_version"),
 }
 #: Reports per statement when every report's rows are written again: a PIVOT holds its slice in memory.
-REBUILD_SLICE_REPORTS = 20_000
+REBUILD_SLICE_REPORTS = 10_000
 _REPORT_COLUMNS = ("agency_id", "agency", "year", "adcode", "province", "city", "county", "template_version",
                    "requests_template_version")
 
@@ -49,14 +50,6 @@ def cells_table(view: str) -> str:
 def column_name(row_code: str, col_code: str) -> str:
     """A wide view's column for a cell: denied.state_secret / total -> denied_state_secret__total."""
     return f"{row_code.replace('.', '_')}__{col_code}"
-
-
-def _typed(column: str, col_code: str) -> str:
-    """A cell typed for display: counts BIGINT, so that they print as 14 and not 14.0; money (万元) stays
-    DOUBLE. A count printed with a fraction (a typo) is NULL here; facts keeps what was printed."""
-    if col_code in MONEY_COLUMNS:
-        return column
-    return f"case when {column} = trunc({column}) then cast({column} as bigint) end as {column}"
 
 
 def _sql_type(col_code: str) -> str:
@@ -93,39 +86,54 @@ def _tables() -> list[tuple[str, str, bool]]:
             + [(code, cells_table(view), True) for code, (view, _) in BY_ROW_VIEWS.items()])
 
 
-def _pivot(table_code: str, by_row: bool, facts: str, reports: str) -> str:
-    """The cells table's rows for the reports of the relation `reports`, pivoted from the relation `facts`.
+def _typed(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
+    """Each cell typed for display: counts BIGINT, so that they print as 14 and not 14.0; money (万元) stays
+    DOUBLE. A count printed with a fraction (a typo) is NULL here; facts keeps what was printed.
+    Columns the frame lacks (no report of the batch prints that cell) are NULL."""
+    exprs = []
+    for name, kind in columns.items():
+        column = pl.col(name) if name in frame.columns else pl.lit(None, pl.Float64)
+        if kind == "bigint":
+            column = pl.when(column == column.floor()).then(column.cast(pl.Int64))
+        exprs.append(column.alias(name))
+    return frame.select(exprs)
+
+
+def _pivot(table_code: str, by_row: bool, facts: pl.DataFrame, report_ids: pl.Series) -> pl.DataFrame:
+    """A cells table's rows for `report_ids`, pivoted from their facts (one table's or more).
 
     A wide table has a row for every report (its cells NULL where it has no facts of the table), a by-row
     table one per template row that the report has facts for, as the views computed them before.
     """
-    chosen = f"table_code = '{table_code}' and report_id in (select report_id from {reports})"
+    chosen = facts.filter(pl.col("table_code") == table_code)
+    columns = _columns(table_code, by_row)
     if by_row:
-        names = ", ".join(f"'{col}'" for col in by_row_columns(table_code))
-        typed = ", ".join(_typed(col, col) for col in by_row_columns(table_code))
-        return f"""select report_id, item, row_code, {typed} from (
-    pivot (select report_id, item, row_code, col_code, value from {facts} where {chosen})
-    on col_code in ({names}) using max(value) group by report_id, item, row_code)"""
-    pairs = wide_cells(table_code)
-    names = ", ".join(f"'{column_name(row, col)}'" for row, col in pairs)
-    typed = ", ".join(_typed(column_name(row, col), col) for row, col in pairs)
-    return f"""select r.report_id, {typed}
-from (select distinct report_id from {reports}) r left join (
-    pivot (select report_id, replace(row_code, '.', '_') || '__' || col_code as cell, value from {facts} where {chosen})
-    on cell in ({names}) using max(value) group by report_id
-) p on p.report_id = r.report_id"""
+        index = ["report_id", "item", "row_code"]
+        pivoted = chosen.pivot(on="col_code", index=index, values="value", aggregate_function="max")
+        return _typed(pivoted, columns) if chosen.height else _typed(chosen.select(index), columns)
+    cells = chosen.select("report_id", "value",
+                          cell=pl.col("row_code").str.replace_all(".", "_", literal=True) + "__" + pl.col("col_code"))
+    pivoted = cells.pivot(on="cell", index="report_id", values="value", aggregate_function="max")
+    every = pl.DataFrame({"report_id": report_ids.unique()}, schema={"report_id": pl.String})
+    return _typed(every.join(pivoted, on="report_id", how="left") if chosen.height else every, columns)
 
 
-def write_wide_rows(conn: duckdb.DuckDBPyConnection, facts: str, reports: str) -> None:
-    """Pivot the facts (relation `facts`) of the reports of the relation `reports` into every cells table.
+def write_wide_rows(conn: duckdb.DuckDBPyConnection, facts: pl.DataFrame, report_ids: pl.Series) -> None:
+    """Pivot the facts of the reports `report_ids` into every cells table, in polars (DuckDB's PIVOT
+    cannot spill, and a batch's facts are in memory anyway).
 
     Their earlier rows must be gone first (delete_wide_rows): a load of new reports skips that scan.
     """
     for table_code, table, by_row in _tables():
-        conn.execute(f"insert into {table} {_pivot(table_code, by_row, facts, reports)}")
+        conn.register("_wide_rows", _pivot(table_code, by_row, facts, report_ids).to_arrow())
+        try:
+            conn.execute(f"insert into {table} by name select * from _wide_rows")
+        finally:
+            conn.unregister("_wide_rows")
 
 
 def delete_wide_rows(conn: duckdb.DuckDBPyConnection, reports: str) -> None:
+    """Delete the rows of the reports of the relation `reports` (a table or view with report_id)."""
     for _, table, _ in _tables():
         conn.execute(f"delete from {table} where report_id in (select report_id from {reports})")
 
@@ -133,31 +141,35 @@ def delete_wide_rows(conn: duckdb.DuckDBPyConnection, reports: str) -> None:
 def sync_wide_rows(conn: duckdb.DuckDBPyConnection) -> int:
     """Write the rows of reports that have none (written by SQL rather than load_batch) and remove those of
     reports that are gone; returns how many reports were written. Cheap: it compares report ids only."""
-    conn.execute(f"""create or replace temp table _wide_missing as
-        select report_id from reports
-        where report_id not in (select report_id from {cells_table(WIDE_VIEWS[REQUESTS])})""")
-    missing = conn.execute("select count(*) from _wide_missing").fetchone()[0]
-    if missing:
-        delete_wide_rows(conn, "_wide_missing")
-        write_wide_rows(conn, "facts", "_wide_missing")
-    conn.execute("drop table _wide_missing")
+    missing = [row[0] for row in conn.execute(
+        f"select report_id from reports where report_id not in (select report_id from {cells_table(WIDE_VIEWS[REQUESTS])})"
+    ).fetchall()]
+    _write_from_facts(conn, missing)
     for _, table, _ in _tables():
         conn.execute(f"delete from {table} where report_id not in (select report_id from reports)")
-    return missing
+    return len(missing)
 
 
-def rebuild_wide_tables(conn: duckdb.DuckDBPyConnection, tables: list[str] | None = None) -> None:
-    """Write every report's rows of the cells tables `tables` (all by default) again from facts, in slices
-    of REBUILD_SLICE_REPORTS reports so that memory stays bounded at any size of the warehouse."""
-    reports = conn.execute("select count(*) from reports").fetchone()[0]
-    count = max(1, -(-reports // REBUILD_SLICE_REPORTS))
-    for table_code, table, by_row in _tables():
-        if tables is not None and table not in tables:
-            continue
+def rebuild_wide_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Write every report's rows of every cells table again from facts."""
+    for _, table, _ in _tables():
         conn.execute(f"delete from {table}")
-        for k in range(count):
-            chosen = f"(select report_id from reports where hash(report_id) % {count} = {k})"
-            conn.execute(f"insert into {table} {_pivot(table_code, by_row, 'facts', chosen)}")
+    _write_from_facts(conn, [row[0] for row in conn.execute("select report_id from reports").fetchall()])
+
+
+def _write_from_facts(conn: duckdb.DuckDBPyConnection, report_ids: list[str]) -> None:
+    """write_wide_rows for reports already in facts, REBUILD_SLICE_REPORTS at a time, so that memory stays
+    bounded at any size of the warehouse. Their old rows, if any, are deleted first."""
+    for start in range(0, len(report_ids), REBUILD_SLICE_REPORTS):
+        ids = pl.Series("report_id", report_ids[start:start + REBUILD_SLICE_REPORTS], pl.String)
+        conn.register("_wide_slice", ids.to_frame().to_arrow())
+        try:
+            delete_wide_rows(conn, "_wide_slice")
+            facts = conn.execute("select report_id, table_code, item, row_code, col_code, value from facts "
+                                 "where report_id in (select report_id from _wide_slice)").pl()
+        finally:
+            conn.unregister("_wide_slice")
+        write_wide_rows(conn, facts, ids)
 
 
 def _wide_view(table_code: str, view: str) -> str:
@@ -192,7 +204,7 @@ def ensure_wide_tables(conn: duckdb.DuckDBPyConnection) -> None:
             conn.execute(f"create or replace table {table} ({columns})")
             stale.append(table)
     if stale:
-        rebuild_wide_tables(conn, stale)
+        rebuild_wide_tables(conn)
     for table_code, view in WIDE_VIEWS.items():
         conn.execute(_wide_view(table_code, view))
     for table_code, (view, version_column) in BY_ROW_VIEWS.items():
