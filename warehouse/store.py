@@ -21,7 +21,7 @@ import polars as pl
 
 from warehouse.schema import SCHEMA_VERSION, ensure_schema
 from warehouse.tables import FETCHES, FrameMismatch, check_frame, frame_schema, loaded_schema
-from warehouse.wide import delete_wide_rows, write_wide_rows
+from warehouse.wide import delete_wide_rows
 
 FETCH_COLUMNS = tuple(FETCHES)
 #: The files frame of a batch: a file's row of ingest_files, without what the load adds (run_id, updated_at).
@@ -224,7 +224,11 @@ def _batch_from_ipc(*frames: bytes) -> LoadBatch:
 
 
 def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | None) -> None:
-    """Replace the batch's reports, facts, checks and wide rows and record every file's status, atomically.
+    """Replace the batch's reports, facts and checks and record every file's status, atomically.
+
+    A replaced report's wide rows are deleted; the publish writes the run's reports' wide rows (sync_wide_rows
+    in refresh_analyst_tables), once for the run rather than per batch: a batch's few rows in some 260 columns
+    cost more to commit and checkpoint than its facts.
 
     Raises FrameMismatch (warehouse/tables.py) when a frame lacks a column of its table or has one it does not.
     """
@@ -249,19 +253,22 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
             conn.execute("insert into reports by name select * from _reports")
             conn.execute("insert into facts by name select * from _facts")
             conn.execute("insert into checks by name select * from _checks")
-            write_wide_rows(conn, batch.facts, batch.reports["report_id"])
             # A file that loaded before and now fails keeps its last good report, marked as failing; a failed or
-            # ignored file's row keeps pointing at the report it had.
-            conn.execute(
-                """update reports set source_status = 'failing', source_error = f.error
-                   from _files f join ingest_files i using (path)
-                   where f.status = 'failed' and f.reason <> 'batch_failed' and i.report_id = reports.report_id"""
-            )
-            conn.execute(
-                """insert or replace into ingest_files by name
-                   select f.* replace (coalesce(f.report_id, i.report_id) as report_id)
-                   from _files f left join ingest_files i on i.path = f.path and f.status in ('failed', 'ignored')"""
-            )
+            # ignored file's row keeps pointing at the report it had. Both read ingest_files, which grows with
+            # the warehouse: a batch whose files all loaded skips them.
+            if batch.files.filter(pl.col("status").is_in(["failed", "ignored"])).height:
+                conn.execute(
+                    """update reports set source_status = 'failing', source_error = f.error
+                       from _files f join ingest_files i using (path)
+                       where f.status = 'failed' and f.reason <> 'batch_failed' and i.report_id = reports.report_id"""
+                )
+                conn.execute(
+                    """insert or replace into ingest_files by name
+                       select f.* replace (coalesce(f.report_id, i.report_id) as report_id)
+                       from _files f left join ingest_files i on i.path = f.path and f.status in ('failed', 'ignored')"""
+                )
+            else:
+                conn.execute("insert or replace into ingest_files by name select * from _files")
             conn.execute("commit")
         except BaseException:
             conn.execute("rollback")

@@ -1,10 +1,11 @@
 """The wide tables: a column per template cell, one row per report (requests_wide, ...) or per report and
-template row (requests_by_row, ...), written at load instead of pivoted at every query.
+template row (requests_by_row, ...), written at publish instead of pivoted at every query.
 
-Pivoting the facts per query cost 0.2-0.6 s at 100,000 reports (20 million facts). So each batch's load
-pivots its own reports' facts into the `*_cells` tables (`write_wide_rows`), and the views analysts
-query keep their names and columns: they join those rows to `reports` (the report's current agency,
-year and region) and to `cell_dictionary` (labels and template order), which is cheap.
+Pivoting the facts per query cost 0.2-2 s of CPU at 100,000 reports (20 million facts). So each publish
+pivots the facts of the reports its run loaded into the `*_cells` tables (`sync_wide_rows`, called by
+refresh_analyst_tables), and the views analysts query keep their names and columns: they join those rows
+to `reports` (the report's current agency, year and region) and to `cell_dictionary` (labels and
+template order), which is cheap.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ BY_ROW_VIEWS = {
     REVIEW_LITIGATION: ("review_litigation_by_row", "requests_template_version"),
 }
 #: Reports per statement when every report's rows are written again: a PIVOT holds its slice in memory.
-REBUILD_SLICE_REPORTS = 10_000
+REBUILD_SLICE_REPORTS = 2_500
 _REPORT_COLUMNS = ("agency_id", "agency", "year", "adcode", "province", "city", "county", "template_version",
                    "requests_template_version")
 
@@ -118,14 +119,19 @@ def _pivot(table_code: str, by_row: bool, facts: pl.DataFrame, report_ids: pl.Se
     return _typed(every.join(pivoted, on="report_id", how="left") if chosen.height else every, columns)
 
 
-def write_wide_rows(conn: duckdb.DuckDBPyConnection, facts: pl.DataFrame, report_ids: pl.Series) -> None:
-    """Pivot the facts of the reports `report_ids` into every cells table, in polars (DuckDB's PIVOT
-    cannot spill, and a batch's facts are in memory anyway).
+def pivot_wide_rows(facts: pl.DataFrame, report_ids: pl.Series) -> dict[str, pl.DataFrame]:
+    """Cells table -> its rows for the reports `report_ids`, pivoted from their facts in polars (DuckDB's
+    PIVOT cannot spill)."""
+    return {table: _pivot(table_code, by_row, facts, report_ids) for table_code, table, by_row in _tables()}
 
-    Their earlier rows must be gone first (delete_wide_rows): a load of new reports skips that scan.
+
+def write_wide_rows(conn: duckdb.DuckDBPyConnection, rows: dict[str, pl.DataFrame]) -> None:
+    """Insert pivoted rows (pivot_wide_rows) into every cells table.
+
+    Their reports' earlier rows must be gone first (delete_wide_rows): a load of new reports skips that scan.
     """
-    for table_code, table, by_row in _tables():
-        conn.register("_wide_rows", _pivot(table_code, by_row, facts, report_ids).to_arrow())
+    for table, frame in rows.items():
+        conn.register("_wide_rows", frame.to_arrow())
         try:
             conn.execute(f"insert into {table} by name select * from _wide_rows")
         finally:
@@ -139,8 +145,9 @@ def delete_wide_rows(conn: duckdb.DuckDBPyConnection, reports: str) -> None:
 
 
 def sync_wide_rows(conn: duckdb.DuckDBPyConnection) -> int:
-    """Write the rows of reports that have none (written by SQL rather than load_batch) and remove those of
-    reports that are gone; returns how many reports were written. Cheap: it compares report ids only."""
+    """Write the rows of the reports that have none (those a run loaded: load_batch writes none, and deletes
+    a replaced report's) and remove those of reports that are gone; returns how many reports were written.
+    It reads the facts of those reports only, REBUILD_SLICE_REPORTS at a time."""
     missing = [row[0] for row in conn.execute(
         f"select report_id from reports where report_id not in (select report_id from {cells_table(WIDE_VIEWS[REQUESTS])})"
     ).fetchall()]
@@ -169,7 +176,7 @@ def _write_from_facts(conn: duckdb.DuckDBPyConnection, report_ids: list[str]) ->
                                  "where report_id in (select report_id from _wide_slice)").pl()
         finally:
             conn.unregister("_wide_slice")
-        write_wide_rows(conn, facts, ids)
+        write_wide_rows(conn, pivot_wide_rows(facts, ids))
 
 
 def _wide_view(table_code: str, view: str) -> str:
