@@ -251,8 +251,9 @@ def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
-    """Rebuild agencies and region_metrics, and changes and metrics of the agencies whose reports the run
-    `run_id` loaded (of every agency without run_id, or when metrics is still empty), in one transaction.
+    """Rebuild agencies, region_metrics and missing_reports, changes and metrics of the agencies whose reports
+    the run `run_id` loaded (of every agency without run_id, or when metrics is still empty), and the wide
+    rows of the reports that have none (warehouse/wide.py: those the run loaded), in one transaction.
 
     A night that loads a few hundred reports into a warehouse of 100,000 recomputes only their agencies'
     rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md).

@@ -37,8 +37,8 @@ BY_ROW_VIEWS = {
     REQUESTS: ("requests_by_row", "requests_template_version"),
     REVIEW_LITIGATION: ("review_litigation_by_row", "requests_template_version"),
 }
-#: Reports per statement when every report's rows are written again: a PIVOT holds its slice in memory.
-REBUILD_SLICE_REPORTS = 2_500
+#: Reports whose facts are read and pivoted at a time (in polars), so that memory stays bounded.
+SLICE_REPORTS = 2_500
 _REPORT_COLUMNS = ("agency_id", "agency", "year", "adcode", "province", "city", "county", "template_version",
                    "requests_template_version")
 
@@ -90,7 +90,7 @@ def _tables() -> list[tuple[str, str, bool]]:
 def _typed(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
     """Each cell typed for display: counts BIGINT, so that they print as 14 and not 14.0; money (万元) stays
     DOUBLE. A count printed with a fraction (a typo) is NULL here; facts keeps what was printed.
-    Columns the frame lacks (no report of the batch prints that cell) are NULL."""
+    Columns the frame lacks (no report of the slice prints that cell) are NULL."""
     exprs = []
     for name, kind in columns.items():
         column = pl.col(name) if name in frame.columns else pl.lit(None, pl.Float64)
@@ -101,7 +101,8 @@ def _typed(frame: pl.DataFrame, columns: dict[str, str]) -> pl.DataFrame:
 
 
 def _pivot(table_code: str, by_row: bool, facts: pl.DataFrame, report_ids: pl.Series) -> pl.DataFrame:
-    """A cells table's rows for `report_ids`, pivoted from their facts (one table's or more).
+    """A cells table's rows for `report_ids`, pivoted from their facts in polars (DuckDB's PIVOT cannot
+    spill: it ran out of a 256 MB limit).
 
     A wide table has a row for every report (its cells NULL where it has no facts of the table), a by-row
     table one per template row that the report has facts for, as the views computed them before.
@@ -119,25 +120,6 @@ def _pivot(table_code: str, by_row: bool, facts: pl.DataFrame, report_ids: pl.Se
     return _typed(every.join(pivoted, on="report_id", how="left") if chosen.height else every, columns)
 
 
-def pivot_wide_rows(facts: pl.DataFrame, report_ids: pl.Series) -> dict[str, pl.DataFrame]:
-    """Cells table -> its rows for the reports `report_ids`, pivoted from their facts in polars (DuckDB's
-    PIVOT cannot spill)."""
-    return {table: _pivot(table_code, by_row, facts, report_ids) for table_code, table, by_row in _tables()}
-
-
-def write_wide_rows(conn: duckdb.DuckDBPyConnection, rows: dict[str, pl.DataFrame]) -> None:
-    """Insert pivoted rows (pivot_wide_rows) into every cells table.
-
-    Their reports' earlier rows must be gone first (delete_wide_rows): a load of new reports skips that scan.
-    """
-    for table, frame in rows.items():
-        conn.register("_wide_rows", frame.to_arrow())
-        try:
-            conn.execute(f"insert into {table} by name select * from _wide_rows")
-        finally:
-            conn.unregister("_wide_rows")
-
-
 def delete_wide_rows(conn: duckdb.DuckDBPyConnection, reports: str) -> None:
     """Delete the rows of the reports of the relation `reports` (a table or view with report_id)."""
     for _, table, _ in _tables():
@@ -147,7 +129,7 @@ def delete_wide_rows(conn: duckdb.DuckDBPyConnection, reports: str) -> None:
 def sync_wide_rows(conn: duckdb.DuckDBPyConnection) -> int:
     """Write the rows of the reports that have none (those a run loaded: load_batch writes none, and deletes
     a replaced report's) and remove those of reports that are gone; returns how many reports were written.
-    It reads the facts of those reports only, REBUILD_SLICE_REPORTS at a time."""
+    It reads the facts of those reports only, SLICE_REPORTS at a time."""
     missing = [row[0] for row in conn.execute(
         f"select report_id from reports where report_id not in (select report_id from {cells_table(WIDE_VIEWS[REQUESTS])})"
     ).fetchall()]
@@ -165,10 +147,10 @@ def rebuild_wide_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def _write_from_facts(conn: duckdb.DuckDBPyConnection, report_ids: list[str]) -> None:
-    """write_wide_rows for reports already in facts, REBUILD_SLICE_REPORTS at a time, so that memory stays
-    bounded at any size of the warehouse. Their old rows, if any, are deleted first."""
-    for start in range(0, len(report_ids), REBUILD_SLICE_REPORTS):
-        ids = pl.Series("report_id", report_ids[start:start + REBUILD_SLICE_REPORTS], pl.String)
+    """Delete the rows of `report_ids` from every cells table and write them again from their facts,
+    SLICE_REPORTS at a time."""
+    for start in range(0, len(report_ids), SLICE_REPORTS):
+        ids = pl.Series("report_id", report_ids[start:start + SLICE_REPORTS], pl.String)
         conn.register("_wide_slice", ids.to_frame().to_arrow())
         try:
             delete_wide_rows(conn, "_wide_slice")
@@ -176,10 +158,15 @@ def _write_from_facts(conn: duckdb.DuckDBPyConnection, report_ids: list[str]) ->
                                  "where report_id in (select report_id from _wide_slice)").pl()
         finally:
             conn.unregister("_wide_slice")
-        write_wide_rows(conn, pivot_wide_rows(facts, ids))
+        for table_code, table, by_row in _tables():
+            conn.register("_wide_rows", _pivot(table_code, by_row, facts, ids).to_arrow())
+            try:
+                conn.execute(f"insert into {table} by name select * from _wide_rows")
+            finally:
+                conn.unregister("_wide_rows")
 
 
-def _wide_view(table_code: str, view: str) -> str:
+def _wide_view(view: str) -> str:
     reports = ", ".join(f"r.{c}" for c in _REPORT_COLUMNS)
     return f"""create or replace view {view} as
 select r.report_id, {reports}, c.* exclude (report_id)
@@ -212,7 +199,7 @@ def ensure_wide_tables(conn: duckdb.DuckDBPyConnection) -> None:
             stale.append(table)
     if stale:
         rebuild_wide_tables(conn)
-    for table_code, view in WIDE_VIEWS.items():
-        conn.execute(_wide_view(table_code, view))
+    for view in WIDE_VIEWS.values():
+        conn.execute(_wide_view(view))
     for table_code, (view, version_column) in BY_ROW_VIEWS.items():
         conn.execute(_by_row_view(table_code, view, version_column))
