@@ -8,6 +8,7 @@ year (agency_reports, a view: the latest loaded, when a year has several).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import duckdb
@@ -261,11 +262,16 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
     # The writers' memory limit (warehouse/store.py) is for the loads: the first, full build of `changes`
     # at 100,000 reports ran out of 256 MB (a DuckDB error, not a spill), so the refresh runs without it.
     limit = conn.execute("select current_setting('memory_limit')").fetchone()[0]
-    conn.execute("reset memory_limit")
+    conn.execute(f"set memory_limit = '{_duckdb_default_memory_limit()}'")  # RESET keeps the buffer pool's limit
     try:
         _refresh(conn, run_id)
     finally:
         conn.execute(f"set memory_limit = '{limit}'")
+
+
+def _duckdb_default_memory_limit() -> str:
+    """DuckDB's own default: 80% of the machine's memory."""
+    return f"{int(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') * 0.8) // 2**20}MB"
 
 
 def _refresh(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
