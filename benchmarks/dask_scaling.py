@@ -11,13 +11,26 @@ local Dask cluster's start-up, Prefect's task overhead and the DuckDB load inclu
 start-up not) and over the whole `nianbao ingest` process. The machine's cores are printed
 with them: N workers cannot go faster than the cores they share with the flow and the server.
 
+With --serial it measures instead, in this process and without Prefect, what a run does outside the
+workers: one worker's extraction of each batch (`process_batch`, CPU seconds), the flow process's load of
+each batch into the run's copy (`connect` + `load_batch`, as the load-batch task does) and the publish
+(stage the copy, `refresh_analyst_tables`, `publish`), on a copy of --base (a warehouse the size the
+loads will meet; empty by default). A batch is pickled after its extraction and unpickled before its load,
+as when it travels from a worker. From them it prints the Amdahl throughput of N workers: a run of F
+files takes serial + extraction / N, where serial is every load and the publish, and each worker task
+also pays --task-overhead seconds (Prefect on a Dask worker).
+
 Run from the project root:  .venv/bin/python benchmarks/dask_scaling.py --count 2000
+                            .venv/bin/python benchmarks/dask_scaling.py --serial --count 2000 --base W.duckdb
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pickle
+import shutil
+import statistics
 import socket
 import subprocess
 import sys
@@ -35,9 +48,18 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 
 from corpus.synth import generate  # noqa: E402
+from flows.pipeline import process_batch  # noqa: E402
+from warehouse.analyst import refresh_analyst_tables  # noqa: E402
+from warehouse.staging import publish, stage  # noqa: E402
+from warehouse.store import connect, load_batch  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SERVER_START_TIMEOUT = 180
+#: The flow's batches: at most this many bytes and files (flows/ingest.py's defaults).
+BATCH_BYTES = 16 * 1024 * 1024
+BATCH_FILES = 500
+#: Worker counts the Amdahl figures are given for.
+AMDAHL_WORKERS = (1, 2, 4, 8, 16)
 
 
 @dataclass(frozen=True)
@@ -110,6 +132,88 @@ def ingest(corpus: Path, work: Path, api_url: str, label: str, options: list[str
     return Run(label, files, seconds, process_seconds)
 
 
+def cut_batches(paths: list[Path]) -> list[list[Path]]:
+    """Batches as the flow cuts them: at most BATCH_BYTES and BATCH_FILES each, in path order."""
+    out: list[list[Path]] = [[]]
+    size = 0
+    for path in sorted(paths):
+        if out[-1] and (size + path.stat().st_size > BATCH_BYTES or len(out[-1]) >= BATCH_FILES):
+            out.append([])
+            size = 0
+        out[-1].append(path)
+        size += path.stat().st_size
+    return [batch for batch in out if batch]
+
+
+@dataclass(frozen=True)
+class Timed:
+    wall: float
+    cpu: float
+
+
+def _timed(work) -> tuple[object, Timed]:
+    started, started_cpu = time.perf_counter(), time.process_time()
+    result = work()
+    return result, Timed(time.perf_counter() - started, time.process_time() - started_cpu)
+
+
+def serial_part(corpus: Path, work: Path, base: Path | None, task_overhead: float) -> None:
+    """Extraction per batch against the flow process's loads and publish; Amdahl for AMDAHL_WORKERS."""
+    files = [p for p in corpus.rglob("*") if p.is_file() and p.suffix in {".txt", ".html", ".htm", ".docx", ".pdf"}]
+    batches = cut_batches(files)
+    db = work / "warehouse.duckdb"
+    if base is not None:
+        shutil.copyfile(base, db)
+    run_id = "serial-bench"
+    extracted, loads, inner = [], [], []
+    staging, staged = _timed(lambda: stage(db, run_id))
+    for batch in batches:
+        # What a Dask worker does: extract, then pickle the batch to send it (the wide rows are pivoted then).
+        shipped, timed = _timed(lambda: pickle.dumps(process_batch([str(p) for p in batch])))
+        extracted.append(timed)
+
+        def load() -> None:
+            frames = pickle.loads(shipped)
+            with connect(staging.path) as conn:
+                inner.append(_timed(lambda: load_batch(conn, frames, run_id))[1])
+        loads.append(_timed(load)[1])
+
+    def finish() -> None:
+        with connect(staging.path) as conn:
+            refresh_analyst_tables(conn, run_id)
+        publish(staging)
+    _, published = _timed(finish)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        reports = conn.execute("select count(*) from reports").fetchone()[0]
+    count = len(files)
+    extract_cpu = sum(t.cpu for t in extracted) + task_overhead * len(batches)
+    load_cpu, inner_cpu = sum(t.cpu for t in loads), sum(t.cpu for t in inner)
+    # CPU seconds, not wall: on a shared machine the wall clock says more about the neighbours than the code.
+    serial = load_cpu + staged.cpu + published.cpu
+    median = statistics.median
+    print(f"{count} files in {len(batches)} batches (median {median([len(b) for b in batches]):.0f} files); "
+          f"warehouse after the run: {reports:,} reports")
+    print("| CPU seconds (wall) | per batch, median | per file (ms) | whole run |\n|---|---:|---:|---:|")
+    print(f"| one worker's extraction (+ {task_overhead} s of task overhead per batch) | "
+          f"{median([t.cpu for t in extracted]) + task_overhead:.2f} | {1000 * extract_cpu / count:.2f} | {extract_cpu:.1f} |")
+    print(f"| load in the flow process: connect, load_batch, close | {median([t.cpu for t in loads]):.3f} "
+          f"({median([t.wall for t in loads]):.3f}) | {1000 * load_cpu / count:.2f} | {load_cpu:.1f} ({sum(t.wall for t in loads):.1f}) |")
+    print(f"| of which load_batch on an open connection | {median([t.cpu for t in inner]):.3f} "
+          f"({median([t.wall for t in inner]):.3f}) | {1000 * inner_cpu / count:.2f} | {inner_cpu:.1f} |")
+    print(f"| stage (copy the warehouse) | | | {staged.cpu:.1f} ({staged.wall:.1f}) |")
+    print(f"| publish (refresh the analyst tables, rename) | | | {published.cpu:.1f} ({published.wall:.1f}) |")
+    print(f"extraction / load: {extract_cpu / load_cpu:.1f}x with a connection per batch, "
+          f"{extract_cpu / inner_cpu:.1f}x on one open connection (at least 10x wanted for 8 workers)")
+    print(f"| workers | this run (CPU-bound s) | files/s | speed-up | a long run, files/s: a connection per batch "
+          f"| on one connection |\n|---:|---:|---:|---:|---:|---:|")
+    for n in AMDAHL_WORKERS:
+        seconds = serial + extract_cpu / n
+        # A long run: the stage and the publish amortised, each file costs its load plus 1/N of its extraction.
+        per_batch, one = (count / (load + extract_cpu / n) for load in (load_cpu, inner_cpu))
+        print(f"| {n} | {seconds:.1f} | {count / seconds:.1f} | {(serial + extract_cpu) / seconds:.2f}x "
+              f"| {per_batch:.0f} | {one:.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--corpus", type=Path, help="An existing corpus directory; default: generate one.")
@@ -118,6 +222,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="Local Dask worker counts to run.")
     parser.add_argument("--local", action="store_true", help="Also run the default, on the flow's own threads.")
     parser.add_argument("--batch-mb", type=int, default=16, help="nianbao ingest --batch-mb.")
+    parser.add_argument("--serial", action="store_true",
+                        help="Measure the serial part (loads, publish) against extraction, in-process, and print Amdahl.")
+    parser.add_argument("--base", type=Path, help="With --serial: load into a copy of this warehouse.")
+    parser.add_argument("--task-overhead", type=float, default=0.35,
+                        help="With --serial: Prefect's seconds per task on a Dask worker (BENCHMARKS.md).")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="nianbao-dask-scaling-") as tmp:
@@ -127,6 +236,9 @@ def main() -> None:
             corpus = work / "corpus"
             summary = generate(corpus, args.count, args.seed)
             print(f"generated {summary.reports} reports ({summary.bytes_written / 1e6:.0f} MB) in {corpus}", flush=True)
+        if args.serial:
+            serial_part(corpus, work, args.base, args.task_overhead)
+            return
         (work / "prefect-home").mkdir()
         print(f"{os.cpu_count()} cores; batches of at most {args.batch_mb} MB", flush=True)
         runs = [("threads", [])] if args.local else []

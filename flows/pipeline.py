@@ -21,24 +21,12 @@ from transforms.agencies import place_reports
 from transforms.checks import run_checks
 from transforms.facts import build_facts, cells_frame, reports_frame
 from transforms.narrative import narrative_checks
-from warehouse.store import LoadBatch
+from warehouse.store import FILE_SCHEMA, LoadBatch
 
 logger = logging.getLogger(__name__)
 _PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: The code whose every change can change a batch's frames.
 _EXTRACTION_CODE = ("template", "extractors", "transforms", "warehouse")
-
-FILE_SCHEMA = {
-    "path": pl.String,
-    "sha256": pl.String,
-    "size_bytes": pl.Int64,
-    "status": pl.String,
-    "reason": pl.String,
-    "error": pl.String,
-    "report_id": pl.String,
-    "parser_version": pl.String,
-    "url": pl.String,
-}
 
 
 def file_record(path: str, sha256: str, size: int, *, report_id: str | None = None, reason: str | None = None,

@@ -17,7 +17,6 @@ from flows.pipeline import process_batch
 from tests.conftest import SAMPLES
 from warehouse import export
 from warehouse.analyst import refresh_analyst_tables
-from warehouse.schema import WIDE_VIEWS, wide_select
 from warehouse.store import connect, load_batch
 
 _NS = {"x": "http://schemas.openxmlformats.org/spreadsheetml/2006/main"}
@@ -105,19 +104,8 @@ def test_a_table_longer_than_a_sheet_continues_on_the_next(samples_db, tmp_path,
     assert all(sheet[0][1] == "机关名称" for sheet in sheets.values())
 
 
-@pytest.mark.parametrize("table_code", sorted(WIDE_VIEWS))
-def test_the_exported_wide_tables_are_the_wide_views(samples_db, table_code):
-    with connect(samples_db, read_only=True) as conn:
-        view = conn.execute(f"select * from {WIDE_VIEWS[table_code]} order by report_id").fetchall()
-        pivoted = conn.execute(f"select * from ({wide_select(table_code)}) order by report_id").fetchall()
-        names = [conn.sql(f"select * from {WIDE_VIEWS[table_code]}").columns,
-                 conn.sql(wide_select(table_code)).columns]
-    assert pivoted == view and names[0] == names[1]
-
-
 @pytest.mark.parametrize("fmt", export.FORMATS)
-def test_a_wide_view_exported_in_slices_is_whole(samples_db, tmp_path, monkeypatch, fmt):
-    monkeypatch.setattr(export, "WIDE_SLICE_REPORTS", 2)  # five reports: three slices
+def test_a_wide_view_exported_is_whole(samples_db, tmp_path, fmt):
     with connect(samples_db, read_only=True) as conn:
         info = export.export_warehouse(conn, fmt, tmp_path, tables=("requests_wide",))
         expected = sorted(conn.execute("select report_id, new_received__total from requests_wide").fetchall())

@@ -1,17 +1,19 @@
 """The analyst layer: agencies, year-on-year changes, derived metrics and their regional roll-ups, coverage.
 
-The cross-report tables (agencies, changes, metrics, region_metrics) are rebuilt by
+The cross-report tables (agencies, changes, metrics, region_metrics, missing_reports) are rebuilt by
 refresh_analyst_tables once per run, just before it is published, so that a query on them reads a
 small, sorted table instead of joining every fact of every year. One report stands for an agency in a
-year (agency_reports: the latest loaded, when a year has several). Views that are cheap on reports
-alone (agency_reports, missing_reports) are always current.
+year (agency_reports, a view: the latest loaded, when a year has several).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import duckdb
+
+from warehouse.wide import sync_wide_rows
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,10 @@ create table if not exists metrics (
 create table if not exists analyst_order (
     table_name varchar primary key, unordered_rows bigint
 );
+create table if not exists missing_reports (
+    agency_id varchar, agency varchar, source varchar, adcode varchar, province varchar, city varchar,
+    county varchar, admin_level varchar, last_year integer, missing_year integer, last_report_id varchar
+);
 create table if not exists region_metrics (
     level varchar, adcode varchar, region varchar, province varchar, city varchar, county varchar, year integer,
     metric varchar, numerator double, denominator double, value double, reports integer
@@ -90,15 +96,21 @@ create or replace view agency_reports as
 select * from reports
 where agency_id is not null
 qualify row_number() over (partition by agency_id, year order by loaded_at desc nulls last, report_id) = 1;
+"""
 
-create or replace view missing_reports as
+#: Agencies whose next year's report is missing, while their source has reports of a later year. From
+#: reports alone (100,000 rows, not their facts), so it is rewritten whole at every publish.
+REFRESH_MISSING_REPORTS = """
+delete from missing_reports;
+insert into missing_reports
 with latest as (select coalesce(source, '') as source_key, max(year) as latest_year from reports group by 1)
 select a.agency_id, a.agency, a.source, a.adcode, a.province, a.city, a.county, a.admin_level,
        a.year as last_year, a.year + 1 as missing_year, a.report_id as last_report_id
 from agency_reports a
 join latest l on l.source_key = coalesce(a.source, '')
 where a.year < l.latest_year
-  and not exists (select 1 from agency_reports b where b.agency_id = a.agency_id and b.year = a.year + 1);
+  and not exists (select 1 from agency_reports b where b.agency_id = a.agency_id and b.year = a.year + 1)
+order by a.province, missing_year;
 """
 
 REFRESH_AGENCIES = """
@@ -240,12 +252,29 @@ def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
-    """Rebuild agencies and region_metrics, and changes and metrics of the agencies whose reports the run
-    `run_id` loaded (of every agency without run_id, or when metrics is still empty), in one transaction.
+    """Rebuild agencies, region_metrics and missing_reports, changes and metrics of the agencies whose reports
+    the run `run_id` loaded (of every agency without run_id, or when metrics is still empty), and the wide
+    rows of the reports that have none (warehouse/wide.py: those the run loaded), in one transaction.
 
     A night that loads a few hundred reports into a warehouse of 100,000 recomputes only their agencies'
     rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md).
     """
+    # The writers' memory limit (warehouse/store.py) is for the loads: the first, full build of `changes`
+    # at 100,000 reports ran out of 256 MB (a DuckDB error, not a spill), so the refresh runs without it.
+    limit = conn.execute("select current_setting('memory_limit')").fetchone()[0]
+    conn.execute(f"set memory_limit = '{_duckdb_default_memory_limit()}'")  # RESET keeps the buffer pool's limit
+    try:
+        _refresh(conn, run_id)
+    finally:
+        conn.execute(f"set memory_limit = '{limit}'")
+
+
+def _duckdb_default_memory_limit() -> str:
+    """DuckDB's own default: 80% of the machine's memory."""
+    return f"{int(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') * 0.8) // 2**20}MB"
+
+
+def _refresh(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
     conn.execute("begin transaction")
     try:
         if run_id is not None and conn.execute("select count(*) = 0 from metrics").fetchone()[0]:
@@ -255,8 +284,9 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
         conn.execute(DELETE_CHANGES)
         appended = conn.execute(INSERT_CHANGES).fetchone()[0]
         _keep_changes_ordered(conn, appended if run_id is not None else None)
-        for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS):
+        for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS):
             conn.execute(statement)
+        sync_wide_rows(conn)
         conn.execute("drop table _affected")
         conn.execute("commit")
     except BaseException:

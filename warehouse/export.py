@@ -14,8 +14,6 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.schema import WIDE_VIEWS, wide_select
-
 FORMATS = ("parquet", "csv", "xlsx")
 #: What is exported, in this order: the labelled facts, the wide views, the analyst tables.
 EXPORTED = (
@@ -26,8 +24,6 @@ _XLSX_MAX_ROWS = 1_048_576
 #: DuckDB's working memory during an export; beyond it, it spills to disk.
 DEFAULT_MEMORY_LIMIT = "1GB"
 _CHUNK_ROWS = 10_000
-#: Reports per slice of a wide view's export: its PIVOT holds one slice in memory (~200 MB per 20,000).
-WIDE_SLICE_REPORTS = 20_000
 #: Chinese headers of the exported columns; the wide views' cell columns are named from cell_dictionary.
 HEADERS_ZH = {
     "report_id": "报告编号", "agency_id": "机关编号", "agency": "机关名称", "name": "机关名称", "names": "曾用名称",
@@ -64,17 +60,6 @@ def _cell_headers(conn: duckdb.DuckDBPyConnection) -> dict[str, str]:
     return {f"{row.replace('.', '_')}__{col}": f"{row_zh} / {col_zh}" for row, col, row_zh, col_zh in rows}
 
 
-def _slices(conn: duckdb.DuckDBPyConnection, table: str) -> list[str]:
-    """The queries that together read a table: one, or for a wide view one per slice of at most
-    WIDE_SLICE_REPORTS reports (its PIVOT holds a slice in memory, never the whole warehouse)."""
-    wide = {view: code for code, view in WIDE_VIEWS.items()}
-    if table not in wide:
-        return [f"select * from {table}"]
-    reports = conn.execute("select count(*) from reports").fetchone()[0]
-    count = max(1, -(-reports // WIDE_SLICE_REPORTS))
-    return [wide_select(wide[table], f"hash(report_id) % {count} = {k}") for k in range(count)]
-
-
 def _whole_as_text(conn: duckdb.DuckDBPyConnection, query: str) -> str:
     """The query for CSV: a DOUBLE that holds a whole number is written 14, not 14.0."""
     relation = conn.sql(query)
@@ -97,9 +82,9 @@ def _write_xlsx(conn: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
                                                 "strings_to_formulas": False, "strings_to_urls": False})
     try:
         for table in tables:
-            names = conn.sql(_slices(conn, table)[0]).columns
+            names = conn.sql(f"select * from {table}").columns
             sheet, row_in_sheet, part, total = None, _XLSX_MAX_ROWS, 0, 0
-            for chunk in _chunks(conn, _slices(conn, table)):
+            for chunk in _chunks(conn, f"select * from {table}"):
                 for record in chunk:
                     if row_in_sheet >= _XLSX_MAX_ROWS:
                         part += 1
@@ -116,16 +101,15 @@ def _write_xlsx(conn: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
         workbook.close()
 
 
-def _chunks(conn: duckdb.DuckDBPyConnection, queries: list[str]) -> Iterator[list[tuple]]:
-    """The rows of the queries, _CHUNK_ROWS at a time, from a cursor of their own."""
-    for query in queries:
-        cursor = conn.cursor()
-        try:
-            cursor.execute(query)
-            while chunk := cursor.fetchmany(_CHUNK_ROWS):
-                yield chunk
-        finally:
-            cursor.close()
+def _chunks(conn: duckdb.DuckDBPyConnection, query: str) -> Iterator[list[tuple]]:
+    """The rows of the query, _CHUNK_ROWS at a time, from a cursor of its own."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(query)
+        while chunk := cursor.fetchmany(_CHUNK_ROWS):
+            yield chunk
+    finally:
+        cursor.close()
 
 
 def _xlsx_value(value: object) -> object:
@@ -144,7 +128,7 @@ def export_warehouse(conn: duckdb.DuckDBPyConnection, fmt: str, out: str | Path,
     file), CSV one file per table, XLSX one workbook with a sheet per table and Chinese headers.
 
     The connection is limited to `memory_limit` and told that row order need not be kept, so that DuckDB
-    streams and spills to `out`/.spill instead of holding a big table (the wide views) in memory.
+    streams and spills to `out`/.spill instead of holding a big table in memory.
     """
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
@@ -166,32 +150,16 @@ def _export(conn: duckdb.DuckDBPyConnection, fmt: str, out: Path, tables: tuple[
         _write_xlsx(conn, list(tables), out / "nianbao.xlsx", info)
         return info
     for table in tables:
-        slices = _slices(conn, table)
+        query = f"select * from {table}"
         if fmt == "csv":
             target = out / f"{table}.csv"
-            rows = _write_csv(conn, slices, target)
-        elif "year" in conn.sql(slices[0]).columns:
+            rows = conn.execute(f"copy ({_whole_as_text(conn, query)}) to '{target}' (format csv, header)").fetchone()[0]
+        elif "year" in conn.sql(query).columns:
             target = out / table
-            rows = sum(
-                conn.execute(f"copy ({query}) to '{target}' (format parquet, partition_by (year), "
-                             f"overwrite_or_ignore, filename_pattern 'part{number}_{{i}}')").fetchone()[0]
-                for number, query in enumerate(slices)
-            )
+            rows = conn.execute(f"copy ({query}) to '{target}' (format parquet, partition_by (year), "
+                                "overwrite_or_ignore)").fetchone()[0]
         else:
             target = out / f"{table}.parquet"
-            rows = sum(conn.execute(f"copy ({query}) to '{target}' (format parquet)").fetchone()[0] for query in slices)
+            rows = conn.execute(f"copy ({query}) to '{target}' (format parquet)").fetchone()[0]
         info.tables.append((table, rows, str(target)))
     return info
-
-
-def _write_csv(conn: duckdb.DuckDBPyConnection, slices: list[str], target: Path) -> int:
-    """One CSV with one header, the slices appended in turn through a file of their own."""
-    rows = conn.execute(f"copy ({_whole_as_text(conn, slices[0])}) to '{target}' (format csv, header)").fetchone()[0]
-    part = target.with_suffix(".part")
-    with target.open("ab") as whole:
-        for query in slices[1:]:
-            rows += conn.execute(f"copy ({_whole_as_text(conn, query)}) to '{part}' (format csv, header false)").fetchone()[0]
-            with part.open("rb") as piece:
-                shutil.copyfileobj(piece, whole)
-    part.unlink(missing_ok=True)
-    return rows

@@ -20,11 +20,17 @@ import duckdb
 import polars as pl
 
 from warehouse.schema import SCHEMA_VERSION, ensure_schema
+from warehouse.tables import FETCHES, FrameMismatch, check_frame, frame_schema, loaded_schema
+from warehouse.wide import delete_wide_rows
 
-FETCH_COLUMNS = (
-    "crawl_id", "source", "url", "kind", "outcome", "final_url", "status", "content_type", "http_charset", "etag",
-    "last_modified", "fetched_at", "sha256", "raw_path", "reason",
-)
+FETCH_COLUMNS = tuple(FETCHES)
+#: The files frame of a batch: a file's row of ingest_files, without what the load adds (run_id, updated_at).
+FILE_SCHEMA = loaded_schema("ingest_files")
+#: DuckDB's memory for a writer (loads, publish, migrations) unless NIANBAO_DUCKDB_MEMORY_LIMIT says otherwise:
+#: beyond it DuckDB spills to a temporary directory beside the warehouse. DuckDB's own default is 80% of RAM,
+#: which lets a load's buffer pool grow with the warehouse.
+DEFAULT_MEMORY_LIMIT = "256MB"
+MEMORY_LIMIT_VARIABLE = "NIANBAO_DUCKDB_MEMORY_LIMIT"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 #: Warehouse files (path, inode) whose schema and views this process has already made: a run connects
 #: once per batch, and re-creating the views costs ~0.2 s each time.
@@ -99,10 +105,16 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.
         raise
     try:
         if not read_only:
+            conn.execute(f"set memory_limit = '{memory_limit()}'")
             _ensure_once(conn, path)
         yield conn
     finally:
         conn.close()
+
+
+def memory_limit() -> str:
+    """DuckDB's memory limit for writers: NIANBAO_DUCKDB_MEMORY_LIMIT (e.g. 1GB), else DEFAULT_MEMORY_LIMIT."""
+    return os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT
 
 
 def _ensure_once(conn: duckdb.DuckDBPyConnection, path: str) -> None:
@@ -127,9 +139,6 @@ def _ensure_once(conn: duckdb.DuckDBPyConnection, path: str) -> None:
     _ENSURED.add(key)
 
 
-KNOWN_FILE_COLUMNS = ("path", "sha256", "status", "parser_version", "reason", "error", "report_id", "updated_at")
-
-
 @dataclass(frozen=True)
 class KnownFile:
     """A file's row in ingest_files: what the last run that read it made of it."""
@@ -141,6 +150,9 @@ class KnownFile:
     error: str | None
     report_id: str | None
     updated_at: datetime
+
+
+KNOWN_FILE_COLUMNS = ("path", *(f.name for f in fields(KnownFile)))
 
 
 def known_files(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, KnownFile]:
@@ -188,7 +200,7 @@ class LoadBatch:
     reports: pl.DataFrame
     facts: pl.DataFrame
     checks: pl.DataFrame
-    #: One row per file: path, sha256, size_bytes, status, reason, error, report_id, parser_version.
+    #: One row per file (FILE_SCHEMA): path, sha256, size_bytes, status, reason, error, report_id, ...
     files: pl.DataFrame
 
     def __reduce__(self) -> tuple:
@@ -212,7 +224,17 @@ def _batch_from_ipc(*frames: bytes) -> LoadBatch:
 
 
 def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | None) -> None:
-    """Replace the batch's reports, facts and checks and record every file's status, atomically."""
+    """Replace the batch's reports, facts and checks and record every file's status, atomically.
+
+    A replaced report's wide rows are deleted; the publish writes the run's reports' wide rows (sync_wide_rows
+    in refresh_analyst_tables), once for the run rather than per batch: a batch's few rows in some 260 columns
+    cost more to commit and checkpoint than its facts.
+
+    Raises FrameMismatch (warehouse/tables.py) when a frame lacks a column of its table or has one it does not.
+    """
+    for table, frame in (("reports", batch.reports), ("facts", batch.facts), ("checks", batch.checks),
+                         ("ingest_files", batch.files)):
+        check_frame(table, frame)
     now = datetime.now()
     reports = batch.reports.with_columns(run_id=pl.lit(run_id, pl.String), loaded_at=pl.lit(now))
     files = batch.files.with_columns(run_id=pl.lit(run_id, pl.String), updated_at=pl.lit(now))
@@ -227,21 +249,26 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
             if replaced.fetchall()[0][0]:
                 for table in ("facts", "checks", "reports"):
                     conn.execute(f"delete from {table} where report_id in (select report_id from _reports)")
+                delete_wide_rows(conn, "_reports")
             conn.execute("insert into reports by name select * from _reports")
             conn.execute("insert into facts by name select * from _facts")
             conn.execute("insert into checks by name select * from _checks")
             # A file that loaded before and now fails keeps its last good report, marked as failing; a failed or
-            # ignored file's row keeps pointing at the report it had.
-            conn.execute(
-                """update reports set source_status = 'failing', source_error = f.error
-                   from _files f join ingest_files i using (path)
-                   where f.status = 'failed' and f.reason <> 'batch_failed' and i.report_id = reports.report_id"""
-            )
-            conn.execute(
-                """insert or replace into ingest_files by name
-                   select f.* replace (coalesce(f.report_id, i.report_id) as report_id)
-                   from _files f left join ingest_files i on i.path = f.path and f.status in ('failed', 'ignored')"""
-            )
+            # ignored file's row keeps pointing at the report it had. Both read ingest_files, which grows with
+            # the warehouse: a batch whose files all loaded skips them.
+            if batch.files.filter(pl.col("status").is_in(["failed", "ignored"])).height:
+                conn.execute(
+                    """update reports set source_status = 'failing', source_error = f.error
+                       from _files f join ingest_files i using (path)
+                       where f.status = 'failed' and f.reason <> 'batch_failed' and i.report_id = reports.report_id"""
+                )
+                conn.execute(
+                    """insert or replace into ingest_files by name
+                       select f.* replace (coalesce(f.report_id, i.report_id) as report_id)
+                       from _files f left join ingest_files i on i.path = f.path and f.status in ('failed', 'ignored')"""
+                )
+            else:
+                conn.execute("insert or replace into ingest_files by name select * from _files")
             conn.execute("commit")
         except BaseException:
             conn.execute("rollback")
@@ -270,12 +297,20 @@ def record_run(
 
 
 def record_fetches(conn: duckdb.DuckDBPyConnection, records: list[dict]) -> None:
-    """A crawl's fetches, one row per URL it met; a resumed crawl's earlier fetches are kept, not doubled."""
+    """A crawl's fetches, one row per URL it met; a resumed crawl's earlier fetches are kept, not doubled.
+
+    Each record holds every column of fetches (fetched_at as ISO text); one that lacks some raises FrameMismatch.
+    """
     if not records:
         return
-    frame = pl.DataFrame([{name: record.get(name) for name in FETCH_COLUMNS} for record in records],
-                         schema={name: pl.String for name in FETCH_COLUMNS} | {"status": pl.Int32})
-    frame = frame.with_columns(pl.col("fetched_at").str.to_datetime())
+    for record in records:
+        missing = [name for name in FETCH_COLUMNS if name not in record]
+        if missing:
+            raise FrameMismatch(f"a fetch record of {record.get('url')} lacks {', '.join(missing)}: the crawler and "
+                                "warehouse/tables.py disagree (a bug in nianbao)")
+    schema = frame_schema("fetches") | {"fetched_at": pl.String}
+    frame = pl.DataFrame([{name: record[name] for name in FETCH_COLUMNS} for record in records], schema=schema)
+    frame = frame.with_columns(pl.col("fetched_at").str.to_datetime(time_unit="us"))
     conn.register("_fetches", frame.to_arrow())
     try:
         conn.execute("insert or replace into fetches by name select * from _fetches")
