@@ -30,11 +30,11 @@ sys.path.insert(0, str(ROOT))
 import duckdb  # noqa: E402
 import polars as pl  # noqa: E402
 
+from template import template_cells  # noqa: E402
 from transforms.regions import ancestors, regions  # noqa: E402
 from warehouse.analyst import REFRESH_MISSING_REPORTS, refresh_analyst_tables, reorder_changes  # noqa: E402
 from warehouse.store import connect  # noqa: E402
 from warehouse.wide import rebuild_wide_tables  # noqa: E402
-from template import template_cells  # noqa: E402
 
 YEARS = range(2019, 2024)
 #: Share of agency-years without a report, so that missing_reports has something to find.

@@ -7,10 +7,6 @@ from __future__ import annotations
 
 import duckdb
 
-from warehouse.analyst import REFRESH_MISSING_REPORTS, ensure_analyst_schema
-from warehouse.analyst import TABLES as ANALYST_TABLES, VIEWS as ANALYST_VIEWS
-from warehouse.tables import CELL_DICTIONARY, TABLES as LOADED_TABLES, create_table_sql
-from warehouse.wide import ensure_wide_tables
 from template import (
     TABLE_CODES,
     TABLE_TITLES,
@@ -21,6 +17,12 @@ from template import (
     rows_for,
     template_cells,
 )
+from warehouse.analyst import REFRESH_MISSING_REPORTS, ensure_analyst_schema
+from warehouse.analyst import TABLES as ANALYST_TABLES
+from warehouse.analyst import VIEWS as ANALYST_VIEWS
+from warehouse.tables import CELL_DICTIONARY, create_table_sql
+from warehouse.tables import TABLES as LOADED_TABLES
+from warehouse.wide import ensure_wide_tables
 
 SCHEMA_VERSION = 6
 
