@@ -33,6 +33,7 @@ import polars as pl  # noqa: E402
 from template import template_cells  # noqa: E402
 from transforms.regions import ancestors, regions  # noqa: E402
 from warehouse.analyst import REFRESH_MISSING_REPORTS, refresh_analyst_tables, reorder_changes  # noqa: E402
+from warehouse.sql import one_row  # noqa: E402
 from warehouse.store import connect  # noqa: E402
 from warehouse.wide import rebuild_wide_tables  # noqa: E402
 
@@ -215,9 +216,9 @@ def refresh_and_time(db: Path) -> None:
         refresh_analyst_tables(conn, "night")
         nightly = time.perf_counter() - started
         conn.execute("checkpoint")
-        sizes = conn.execute("select (select count(*) from reports), (select count(*) from facts), "
-                             "(select count(*) from agencies), (select count(*) from changes), "
-                             "(select count(*) from metrics), (select count(*) from region_metrics)").fetchone()
+        sizes = one_row(conn, "select (select count(*) from reports), (select count(*) from facts), "
+                              "(select count(*) from agencies), (select count(*) from changes), "
+                              "(select count(*) from metrics), (select count(*) from region_metrics)")
     print("reports {:,}, facts {:,}, agencies {:,}, changes {:,}, metrics {:,}, region_metrics {:,}".format(*sizes))
     print(f"refresh_analyst_tables, first (everything): {refresh:.1f} s; "
           f"after a night that loaded {NIGHT} reports: {nightly:.1f} s", flush=True)

@@ -30,18 +30,21 @@ import argparse
 import os
 import pickle
 import shutil
-import statistics
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -50,7 +53,8 @@ import duckdb  # noqa: E402
 from corpus.synth import generate  # noqa: E402
 from flows.pipeline import process_batch  # noqa: E402
 from warehouse.analyst import refresh_analyst_tables  # noqa: E402
-from warehouse.staging import publish, stage  # noqa: E402
+from warehouse.sql import one_row, scalar  # noqa: E402
+from warehouse.staging import Staging, publish, stage  # noqa: E402
 from warehouse.store import connect, load_batch  # noqa: E402
 
 BIN = Path(sys.executable).parent
@@ -126,9 +130,8 @@ def ingest(corpus: Path, work: Path, api_url: str, label: str, options: list[str
     if code not in (0, 1):
         raise RuntimeError(f"{label}: nianbao ingest exited {code}; see {run_dir / 'ingest.log'}")
     with duckdb.connect(str(db), read_only=True) as conn:
-        files, seconds = conn.execute(
-            "select files_seen, epoch(finished_at - started_at) from runs order by started_at desc limit 1"
-        ).fetchone()
+        files, seconds = one_row(
+            conn, "select files_seen, epoch(finished_at - started_at) from runs order by started_at desc limit 1")
     return Run(label, files, seconds, process_seconds)
 
 
@@ -151,10 +154,22 @@ class Timed:
     cpu: float
 
 
-def _timed(work) -> tuple[object, Timed]:
+def _timed(work: Callable[[], T]) -> tuple[T, Timed]:
     started, started_cpu = time.perf_counter(), time.process_time()
     result = work()
     return result, Timed(time.perf_counter() - started, time.process_time() - started_cpu)
+
+
+def _shipped_batch(batch: list[Path]) -> bytes:
+    """What a Dask worker does: extract, then pickle the batch to send it (the wide rows are pivoted then)."""
+    return pickle.dumps(process_batch([str(p) for p in batch]))
+
+
+def _load_shipped(staging: Staging, shipped: bytes, run_id: str, inner: list[Timed]) -> None:
+    """What the flow process does with a batch: unpickle it and load it into the run's copy."""
+    frames = pickle.loads(shipped)
+    with connect(staging.path) as conn:
+        inner.append(_timed(partial(load_batch, conn, frames, run_id))[1])
 
 
 def serial_part(corpus: Path, work: Path, base: Path | None, task_overhead: float) -> None:
@@ -165,18 +180,14 @@ def serial_part(corpus: Path, work: Path, base: Path | None, task_overhead: floa
     if base is not None:
         shutil.copyfile(base, db)
     run_id = "serial-bench"
-    extracted, loads, inner = [], [], []
+    extracted: list[Timed] = []
+    loads: list[Timed] = []
+    inner: list[Timed] = []
     staging, staged = _timed(lambda: stage(db, run_id))
     for batch in batches:
-        # What a Dask worker does: extract, then pickle the batch to send it (the wide rows are pivoted then).
-        shipped, timed = _timed(lambda: pickle.dumps(process_batch([str(p) for p in batch])))
+        shipped, timed = _timed(partial(_shipped_batch, batch))
         extracted.append(timed)
-
-        def load() -> None:
-            frames = pickle.loads(shipped)
-            with connect(staging.path) as conn:
-                inner.append(_timed(lambda: load_batch(conn, frames, run_id))[1])
-        loads.append(_timed(load)[1])
+        loads.append(_timed(partial(_load_shipped, staging, shipped, run_id, inner))[1])
 
     def finish() -> None:
         with connect(staging.path) as conn:
@@ -184,7 +195,7 @@ def serial_part(corpus: Path, work: Path, base: Path | None, task_overhead: floa
         publish(staging)
     _, published = _timed(finish)
     with duckdb.connect(str(db), read_only=True) as conn:
-        reports = conn.execute("select count(*) from reports").fetchone()[0]
+        reports = scalar(conn, "select count(*) from reports")
     count = len(files)
     extract_cpu = sum(t.cpu for t in extracted) + task_overhead * len(batches)
     load_cpu, inner_cpu = sum(t.cpu for t in loads), sum(t.cpu for t in inner)
@@ -204,8 +215,8 @@ def serial_part(corpus: Path, work: Path, base: Path | None, task_overhead: floa
     print(f"| publish (refresh the analyst tables, rename) | | | {published.cpu:.1f} ({published.wall:.1f}) |")
     print(f"extraction / load: {extract_cpu / load_cpu:.1f}x with a connection per batch, "
           f"{extract_cpu / inner_cpu:.1f}x on one open connection (at least 10x wanted for 8 workers)")
-    print(f"| workers | this run (CPU-bound s) | files/s | speed-up | a long run, files/s: a connection per batch "
-          f"| on one connection |\n|---:|---:|---:|---:|---:|---:|")
+    print("| workers | this run (CPU-bound s) | files/s | speed-up | a long run, files/s: a connection per batch "
+          "| on one connection |\n|---:|---:|---:|---:|---:|---:|")
     for n in AMDAHL_WORKERS:
         seconds = serial + extract_cpu / n
         # A long run: the stage and the publish amortised, each file costs its load plus 1/N of its extraction.
@@ -241,7 +252,7 @@ def main() -> None:
             return
         (work / "prefect-home").mkdir()
         print(f"{os.cpu_count()} cores; batches of at most {args.batch_mb} MB", flush=True)
-        runs = [("threads", [])] if args.local else []
+        runs: list[tuple[str, list[str]]] = [("threads", [])] if args.local else []
         runs += [(f"--workers {n}", ["--workers", str(n)]) for n in args.workers]
         with prefect_server(work / "prefect-home") as api_url:
             for label, options in runs:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import duckdb
 
+from warehouse.sql import scalar
 from warehouse.wide import sync_wide_rows
 
 
@@ -238,8 +239,8 @@ def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None)
     if appended is not None and counted is None:  # changes was written before this order existed
         reorder_changes(conn)
         return
-    unordered = 0 if appended is None else counted[0] + appended
-    if unordered > REORDER_SHARE * conn.execute("select count(*) from changes").fetchone()[0]:
+    unordered = 0 if appended is None or counted is None else counted[0] + appended
+    if unordered > REORDER_SHARE * scalar(conn, "select count(*) from changes"):
         reorder_changes(conn)
     else:
         conn.execute("insert or replace into analyst_order values ('changes', ?)", [unordered])
@@ -261,7 +262,7 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
     """
     # The writers' memory limit (warehouse/store.py) is for the loads: the first, full build of `changes`
     # at 100,000 reports ran out of 256 MB (a DuckDB error, not a spill), so the refresh runs without it.
-    limit = conn.execute("select current_setting('memory_limit')").fetchone()[0]
+    limit = scalar(conn, "select current_setting('memory_limit')")
     conn.execute(f"set memory_limit = '{_duckdb_default_memory_limit()}'")  # RESET keeps the buffer pool's limit
     try:
         _refresh(conn, run_id)
@@ -277,12 +278,12 @@ def _duckdb_default_memory_limit() -> str:
 def _refresh(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
     conn.execute("begin transaction")
     try:
-        if run_id is not None and conn.execute("select count(*) = 0 from metrics").fetchone()[0]:
+        if run_id is not None and scalar(conn, "select count(*) = 0 from metrics"):
             run_id = None
         conn.execute(AFFECTED, {"run_id": run_id})
         conn.execute(REFRESH_AGENCIES)
         conn.execute(DELETE_CHANGES)
-        appended = conn.execute(INSERT_CHANGES).fetchone()[0]
+        appended = scalar(conn, INSERT_CHANGES)
         _keep_changes_ordered(conn, appended if run_id is not None else None)
         for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS):
             conn.execute(statement)

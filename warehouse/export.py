@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from warehouse.sql import scalar
+
 FORMATS = ("parquet", "csv", "xlsx")
 #: What is exported, in this order: the labelled facts, the wide views, the analyst tables.
 EXPORTED = (
@@ -91,6 +93,7 @@ def _write_xlsx(conn: duckdb.DuckDBPyConnection, tables: list[str], path: Path, 
                         sheet = workbook.add_worksheet(table[:28] if part == 1 else f"{table[:27]}_{part}")
                         sheet.write_row(0, 0, [headers.get(n, n) for n in names])
                         row_in_sheet = 1
+                    assert sheet is not None, "a sheet is added before its first row"
                     sheet.write_row(row_in_sheet, 0, [_xlsx_value(v) for v in record])
                     row_in_sheet += 1
                     total += 1
@@ -153,13 +156,13 @@ def _export(conn: duckdb.DuckDBPyConnection, fmt: str, out: Path, tables: tuple[
         query = f"select * from {table}"
         if fmt == "csv":
             target = out / f"{table}.csv"
-            rows = conn.execute(f"copy ({_whole_as_text(conn, query)}) to '{target}' (format csv, header)").fetchone()[0]
+            rows = scalar(conn, f"copy ({_whole_as_text(conn, query)}) to '{target}' (format csv, header)")
         elif "year" in conn.sql(query).columns:
             target = out / table
-            rows = conn.execute(f"copy ({query}) to '{target}' (format parquet, partition_by (year), "
-                                "overwrite_or_ignore)").fetchone()[0]
+            rows = scalar(conn, f"copy ({query}) to '{target}' (format parquet, partition_by (year), "
+                                "overwrite_or_ignore)")
         else:
             target = out / f"{table}.parquet"
-            rows = conn.execute(f"copy ({query}) to '{target}' (format parquet)").fetchone()[0]
+            rows = scalar(conn, f"copy ({query}) to '{target}' (format parquet)")
         info.tables.append((table, rows, str(target)))
     return info

@@ -5,6 +5,8 @@ The loaded tables' columns are declared in warehouse/tables.py, the wide tables 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import duckdb
 
 from template import (
@@ -20,6 +22,7 @@ from template import (
 from warehouse.analyst import REFRESH_MISSING_REPORTS, ensure_analyst_schema
 from warehouse.analyst import TABLES as ANALYST_TABLES
 from warehouse.analyst import VIEWS as ANALYST_VIEWS
+from warehouse.sql import scalar
 from warehouse.tables import CELL_DICTIONARY, create_table_sql
 from warehouse.tables import TABLES as LOADED_TABLES
 from warehouse.wide import ensure_wide_tables
@@ -81,8 +84,8 @@ def _dictionary_rows() -> list[tuple]:
 _REPORT_COLUMNS_V3 = ("source", "agency_id", "agency_key", "agency_kind", "admin_level", "adcode", "province", "city",
                       "county", "township", "region_method", "region_reason")
 
-#: What turns a warehouse of each older schema version into the next one.
-MIGRATIONS = {
+#: Schema version -> what moves a warehouse of that version to the next: SQL, or a function of the connection.
+MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     1: "alter table reports add column if not exists source_url varchar",
     # runs keeps every attempt of a flow run: its key becomes (run_id, attempt), which DuckDB cannot alter.
     2: """
@@ -116,14 +119,14 @@ MIGRATION_FOLLOW_UPS = {
 
 def _drop_view(conn: duckdb.DuckDBPyConnection, name: str) -> None:
     """Drop a view that became a table, and nothing if it is already one."""
-    if conn.execute("select count(*) from information_schema.tables where table_schema = 'main' and table_name = ? "
-                    "and table_type = 'VIEW'", [name]).fetchone()[0]:
+    if scalar(conn, "select count(*) from information_schema.tables where table_schema = 'main' and table_name = ? "
+                    "and table_type = 'VIEW'", [name]):
         conn.execute(f"drop view {name}")
 
 
 def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(TABLES)
-    version = conn.execute("select max(schema_version) from schema_info").fetchone()[0]
+    version = scalar(conn, "select max(schema_version) from schema_info")
     if version is None:
         conn.execute("insert into schema_info values (?)", [SCHEMA_VERSION])
     elif version < SCHEMA_VERSION:
@@ -144,7 +147,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
         raise RuntimeError(
             f"the warehouse has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}): upgrade nianbao"
         )
-    if conn.execute("select count(*) from cell_dictionary").fetchone()[0] != len(template_cells()):
+    if scalar(conn, "select count(*) from cell_dictionary") != len(template_cells()):
         conn.execute("delete from cell_dictionary")
         conn.executemany(f"insert into cell_dictionary values ({', '.join('?' * len(CELL_DICTIONARY))})",
                          _dictionary_rows())

@@ -85,7 +85,7 @@ def stage(published: str | Path, run_id: str) -> Staging:
         with connect(source, read_only=True):  # holds off writers while the bytes are copied
             base = _stamp(source)
             shutil.copyfile(source, target)
-            if base.wal_size is not None:
+            if base is not None and base.wal_size is not None:
                 shutil.copyfile(_wal(source), _wal(target))
     with connect(target):  # folds a copied log in, creates or migrates the schema in the copy
         pass

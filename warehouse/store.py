@@ -20,6 +20,7 @@ import duckdb
 import polars as pl
 
 from warehouse.schema import SCHEMA_VERSION, ensure_schema
+from warehouse.sql import scalar
 from warehouse.tables import FETCHES, FrameMismatch, check_frame, frame_schema, loaded_schema
 from warehouse.wide import delete_wide_rows
 
@@ -160,7 +161,7 @@ def known_files(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, 
     refuse_foreign(conn, conn_path(conn))
     if not paths:
         return {}
-    if not conn.execute("select count(*) from information_schema.tables where table_name = 'ingest_files'").fetchone()[0]:
+    if not scalar(conn, "select count(*) from information_schema.tables where table_name = 'ingest_files'"):
         return {}  # an empty DuckDB file: a new warehouse
     conn.register("_wanted", pl.DataFrame({"path": paths}).to_arrow())
     try:
@@ -174,9 +175,7 @@ def known_files(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, 
 
 def loaded_files_with_hashes(conn: duckdb.DuckDBPyConnection, hashes: list[str]) -> dict[str, tuple[str, str]]:
     """sha256 -> (path, report_id) of a file loaded as a report: the bytes a new path duplicates."""
-    if not hashes or not conn.execute(
-        "select count(*) from information_schema.tables where table_name = 'ingest_files'"
-    ).fetchone()[0]:
+    if not hashes or not scalar(conn, "select count(*) from information_schema.tables where table_name = 'ingest_files'"):
         return {}
     conn.register("_hashes", pl.DataFrame({"sha256": hashes}).to_arrow())
     try:
@@ -190,7 +189,7 @@ def loaded_files_with_hashes(conn: duckdb.DuckDBPyConnection, hashes: list[str])
 
 
 def conn_path(conn: duckdb.DuckDBPyConnection) -> str:
-    return conn.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    return scalar(conn, "select path from duckdb_databases() where database_name = current_database()")
 
 
 @dataclass

@@ -150,9 +150,9 @@ FILLED_BY_LOAD = {
     "ingest_files": ("run_id", "updated_at"),
 }
 
-_POLARS_TYPES = {
-    "varchar": pl.String, "integer": pl.Int32, "bigint": pl.Int64, "double": pl.Float64, "boolean": pl.Boolean,
-    "date": pl.Date, "timestamp": pl.Datetime("us"),
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "varchar": pl.String(), "integer": pl.Int32(), "bigint": pl.Int64(), "double": pl.Float64(),
+    "boolean": pl.Boolean(), "date": pl.Date(), "timestamp": pl.Datetime("us"),
 }
 
 
