@@ -179,7 +179,8 @@ def _announce_start(server) -> None:
 
 
 def _local_server_started_early():
-    """nianbao's local Prefect server, found or starting, unless PREFECT_API_URL may point elsewhere."""
+    """nianbao's local Prefect server, found or starting (it boots while this command imports the flow),
+    unless PREFECT_API_URL may point elsewhere."""
     from flows.local_server import UnsafeStateDir, api_url_set_elsewhere, find_or_start
 
     if api_url_set_elsewhere():
@@ -194,9 +195,6 @@ def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_
                 source_kinds: list[str] | None, batch_mb: int, dask_address: str | None,
                 workers: int | None, exclude: list[str] | None = None) -> None:
     from flows.local_server import ServerDidNotStart, prefect_api
-
-    server = _local_server_started_early()  # it boots while this command imports the flow
-    from flows.ingest import ingest_flow
     from flows.sources import SourcesFileError, load_exclude, load_sources
     from flows.summary import IngestSummary
 
@@ -211,6 +209,9 @@ def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_
     _check_warehouse(db)
     dask_address = _checked_dask_address(dask_address, workers, sources)
     command = "nianbao crawl" if source_kinds == ["crawl"] else "nianbao ingest"
+    server = _local_server_started_early()  # after the checks: bad usage starts none; before the flow's imports
+    from flows.ingest import ingest_flow
+
     try:
         with prefect_api(server, announce=_announce_start):
             state = ingest_flow(

@@ -182,7 +182,15 @@ def release_lease(directory: Path) -> None:
 
 
 def api_url_set_elsewhere() -> bool:
-    """Whether PREFECT_API_URL may be set, read without importing Prefect: in the environment or a profile."""
+    """Whether PREFECT_API_URL is or may be set: Prefect's own answer if this process has imported Prefect
+    (a test harness sets it in-process), else the environment and the profiles file, read without Prefect."""
+    settings = sys.modules.get("prefect.settings")
+    if settings is not None:
+        return bool(settings.PREFECT_API_URL.value())
+    return api_url_in_environment_or_profile()
+
+
+def api_url_in_environment_or_profile() -> bool:
     if os.environ.get("PREFECT_API_URL"):
         return True
     profiles = Path(os.environ.get("PREFECT_PROFILES_PATH") or prefect_home() / "profiles.toml").expanduser()

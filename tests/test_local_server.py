@@ -131,15 +131,29 @@ class TestIdleness:
 
 
 def test_prefect_api_url_in_the_environment_or_a_profile_wins(tmp_path, monkeypatch):
+    """What a command checks before it has imported Prefect."""
     monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
     monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
-    assert not local_server.api_url_set_elsewhere()
+    assert not local_server.api_url_in_environment_or_profile()
     (tmp_path / "profiles.toml").write_text('active = "ops"\n[profiles.ops]\nPREFECT_API_URL = "http://ops:4200/api"\n')
-    assert local_server.api_url_set_elsewhere()
+    assert local_server.api_url_in_environment_or_profile()
     (tmp_path / "profiles.toml").unlink()
     monkeypatch.setenv("PREFECT_API_URL", "http://127.0.0.1:4200/api")
-    assert local_server.api_url_set_elsewhere()
+    assert local_server.api_url_in_environment_or_profile()
+
+
+def test_a_command_in_a_process_whose_prefect_has_an_api_url_starts_no_server(tmp_path, monkeypatch):
+    """As under the test suite's Prefect harness: no server is started, none is left behind."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flows.cli import _local_server_started_early
+
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    with temporary_settings(updates={PREFECT_API_URL: "http://127.0.0.1:9/api"}):
+        assert local_server.api_url_set_elsewhere()
+        assert _local_server_started_early() is None
+    assert not (tmp_path / "nianbao-server").exists()
 
 
 def test_status_and_stop_say_when_no_server_runs(tmp_path, monkeypatch):
@@ -223,13 +237,13 @@ def test_a_dead_server_is_started_again_and_the_new_one_stops_when_idle(tmp_path
             os.kill(first.state.pid, signal.SIGKILL)
             wait_for(lambda: not local_server.is_running(first.state.pid), 10, "the killed server to die")
             run = nianbao(home, "ingest", str(SAMPLES), "--db", str(tmp_path / "w.duckdb"),
-                          **{SERVER_IDLE_VARIABLE: "3"})
+                          **{SERVER_IDLE_VARIABLE: "30"})
             assert run.returncode == 0, run.stderr
             assert STARTING in run.stderr
             second = read_state(first.directory)
-            assert second is not None and second.pid != first.state.pid and second.idle_seconds == 3.0
+            assert second is not None and second.pid != first.state.pid and second.idle_seconds == 30.0
             assert local_server.is_running(second.pid)
-            wait_for(lambda: not local_server.is_running(second.pid), 60, "the idle server to stop by itself")
+            wait_for(lambda: not local_server.is_running(second.pid), 180, "the idle server to stop by itself")
             assert not (first.directory / STATE_FILE).exists()
             assert list((first.directory / LEASES).iterdir()) == []
         finally:
