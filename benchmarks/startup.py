@@ -5,6 +5,8 @@ Runs `nianbao ingest` as a user does: its own process, no PREFECT_API_URL, a thr
 - first: the five bundled samples into a new warehouse, starting the server;
 - warm: --repeats more five-file ingests into new warehouses, reusing it;
 - unchanged: the same five files into the last warehouse again;
+- restart: `nianbao server stop`, then five files into a new warehouse, starting the server again on
+  the Prefect database the first run migrated (what a command pays after the idle timeout);
 - with --reingest DIR: DIR ingested once (not timed), then --repeats unchanged re-ingests of it.
 For each: wall seconds, CPU seconds of the ingest process and of the server over the run, and the
 flow run's own seconds (the runs table's started_at..finished_at). Also the CPU seconds of the
@@ -84,6 +86,10 @@ def ingest_command(paths: Path, db: Path) -> list[str]:
     return [sys.executable, "-m", "flows.cli", "ingest", str(paths), "--db", str(db)]
 
 
+def stop_command() -> list[str]:
+    return [sys.executable, "-m", "flows.cli", "server", "stop"]
+
+
 def import_cpu(home: Path) -> float:
     before = children_cpu()
     subprocess.run([sys.executable, "-c", "import flows.cli, flows.ingest"], cwd=ROOT, env=environment(home), check=True)
@@ -112,6 +118,10 @@ def main() -> None:
             rows.append(timed("warm, five new files", ingest_command(SAMPLES, db), home, db))
         for _ in range(args.repeats):
             rows.append(timed("warm, five unchanged files", ingest_command(SAMPLES, db), home, db))
+        subprocess.run(stop_command(), cwd=ROOT, env=environment(home), check=True, capture_output=True)
+        restart = work / "restart.duckdb"
+        rows.append(timed("after `server stop` (starts it on a migrated database)", ingest_command(SAMPLES, restart),
+                          home, restart))
         if args.reingest:
             big = work / "big.duckdb"
             timed("load the corpus (not a result)", ingest_command(args.reingest, big), home, big)
@@ -122,7 +132,7 @@ def main() -> None:
         result["summary"] = {label: summary([r for r in rows if r["run"] == label])
                              for label in dict.fromkeys(r["run"] for r in rows)}
     finally:
-        subprocess.run([sys.executable, "-m", "flows.cli", "server", "stop"], cwd=ROOT, env=environment(home))
+        subprocess.run(stop_command(), cwd=ROOT, env=environment(home))
         result["load_after"] = os.getloadavg()
         shutil.rmtree(work, ignore_errors=True)
     print(json.dumps(result, indent=1))

@@ -32,8 +32,9 @@ from flows.settings import server_idle_seconds, server_startup_seconds
 STATE_FILE = "server.json"
 LOG_FILE = "server.log"
 LEASES = "leases"
-#: A server that was reused but does not answer for this long is taken as hung, stopped and started again.
-UNRESPONSIVE_SECONDS = 15.0
+#: A reused server that does not answer for this long is taken as hung, stopped and started again (long:
+#: a server starved of CPU on a busy machine, or busy with another command, must not be taken for a hung one).
+UNRESPONSIVE_SECONDS = 60.0
 SERVER_MODULE = "flows.server_process"
 _started: list[subprocess.Popen] = []  # kept so that Python reaps a server that stops while this process lives
 
