@@ -174,8 +174,9 @@ def _check_warehouse(db: Path) -> None:
 
 
 def _announce_start(server) -> None:
-    console.print(f"starting nianbao's local Prefect server (once: later commands reuse it; "
-                  f"`nianbao server stop` stops it) ...", markup=False, highlight=False, soft_wrap=True)
+    """Why the first command waits (flows.local_server calls this when it starts the server)."""
+    console.print("starting nianbao's local Prefect server (once: later commands reuse it; "
+                  "`nianbao server stop` stops it) ...", markup=False, highlight=False, soft_wrap=True)
 
 
 def _local_server_started_early():
@@ -470,7 +471,6 @@ def export(
     for name, rows, path in info.tables:
         table.add_row(name, str(rows), path)
     Console().print(table)
-
 
 
 server_app = typer.Typer(
