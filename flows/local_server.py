@@ -116,12 +116,18 @@ def is_running(pid: int) -> bool:
         os.kill(pid, 0)
     except (ProcessLookupError, PermissionError):
         return False
-    try:
-        return SERVER_MODULE.encode() in Path(f"/proc/{pid}/cmdline").read_bytes()  # a zombie's is empty
-    except FileNotFoundError:
-        return not Path("/proc/self").exists()  # no /proc (macOS): the PID's liveness is all there is
-    except OSError:
-        return False
+    proc = Path(f"/proc/{pid}")
+    for _ in range(40):
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            if cmdline or (proc / "stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX":
+                return SERVER_MODULE.encode() in cmdline
+        except FileNotFoundError:
+            return not Path("/proc/self").exists()  # no /proc (macOS): the PID's liveness is all there is
+        except (OSError, IndexError):
+            return False
+        time.sleep(0.025)  # a process being exec'd has an empty command line for a moment; a zombie's stays empty
+    return False
 
 
 def answers(port: int, timeout: float = 2.0) -> bool:
