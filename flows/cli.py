@@ -15,7 +15,6 @@ from rich.table import Table  # noqa: E402
 from rich.text import Text  # noqa: E402
 
 from extractors.formats import DISCOVERED_SUFFIXES  # noqa: E402
-from warehouse.store import WarehouseLocked, connect  # noqa: E402
 
 app = typer.Typer(
     help="Ingest Chinese government information-disclosure annual reports (政府信息公开工作年度报告) into DuckDB.",
@@ -163,7 +162,7 @@ def _parsed_dask_address(dask_address: str | None, workers: int | None) -> str |
 
 def _check_warehouse(db: Path) -> None:
     """Refuse a --db that is something else than a warehouse (exit code 2), before any work is done."""
-    from warehouse.store import NotAWarehouse, is_empty_file, refuse_foreign
+    from warehouse.store import NotAWarehouse, WarehouseLocked, connect, is_empty_file, refuse_foreign
 
     if not db.exists() or is_empty_file(db):
         return
@@ -176,10 +175,28 @@ def _check_warehouse(db: Path) -> None:
         return  # the run waits for it, then says so
 
 
+def _announce_start(server) -> None:
+    """Why the first command waits (flows.local_server calls this when it starts the server)."""
+    console.print("starting nianbao's local Prefect server (once: later commands reuse it; "
+                  "`nianbao server stop` stops it) ...", markup=False, highlight=False, soft_wrap=True)
+
+
+def _local_server_started_early():
+    """nianbao's local Prefect server, found or starting (it boots while this command imports the flow),
+    unless PREFECT_API_URL may point elsewhere."""
+    from flows.local_server import UnsafeStateDir, api_url_set_elsewhere, find_or_start
+
+    if api_url_set_elsewhere():
+        return None
+    try:
+        return find_or_start(announce=_announce_start)
+    except (UnsafeStateDir, ValueError) as exc:
+        raise _fail("error", exc, 2) from exc
+
+
 def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_files: int,
                 source_kinds: list[str] | None, batch_mb: int, dask_address: str | None,
                 workers: int | None, exclude: list[str] | None = None) -> None:
-    from flows.ingest import ingest_flow
     from flows.local_server import ServerDidNotStart, prefect_api
     from flows.sources import SourcesFileError, load_exclude, load_sources
     from flows.summary import IngestSummary
@@ -195,8 +212,11 @@ def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_
     _check_warehouse(db)
     dask_address = _checked_dask_address(dask_address, workers, sources)
     command = "nianbao crawl" if source_kinds == ["crawl"] else "nianbao ingest"
+    server = _local_server_started_early()  # after the checks: bad usage starts none; before the flow's imports
+    from flows.ingest import ingest_flow
+
     try:
-        with prefect_api():
+        with prefect_api(server, announce=_announce_start):
             state = ingest_flow(
                 paths=[str(p) for p in paths] if paths else None,
                 db=str(db),
@@ -373,6 +393,8 @@ def sql(
     """Run a read-only SQL query against the warehouse and print the result (whole numbers as integers)."""
     import duckdb
 
+    from warehouse.store import WarehouseLocked, connect
+
     try:
         with connect(db, read_only=True) as conn:
             relation = conn.sql(query)
@@ -404,6 +426,7 @@ def report(
 
     from flows.summary import plural
     from warehouse.html_report import ReportError, write_report
+    from warehouse.store import WarehouseLocked
 
     try:
         info = write_report(db, out, year=year, region=region)
@@ -432,6 +455,7 @@ def export(
     import duckdb
 
     from warehouse.export import FORMATS, export_warehouse
+    from warehouse.store import WarehouseLocked, connect
 
     if fmt not in FORMATS:
         raise _fail("error", f"--format {fmt!r} is not one of {', '.join(FORMATS)}", 2)
@@ -449,6 +473,56 @@ def export(
     for name, rows, path in info.tables:
         table.add_row(name, str(rows), path)
     Console().print(table)
+
+
+server_app = typer.Typer(
+    help="nianbao's local Prefect server: started once by the first command without PREFECT_API_URL, reused by "
+    "the next ones, stopped after NIANBAO_SERVER_IDLE_SECONDS (1800) unused. See README, Prefect.",
+    no_args_is_help=True,
+)
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("status")
+def server_status() -> None:
+    """Say whether the local Prefect server runs, where its UI is and when it stops. Exit code 0 when it runs and answers, 1 otherwise."""
+    import os
+    from datetime import datetime
+
+    from flows.local_server import LOG_FILE, UnsafeStateDir, state_dir, status
+
+    try:
+        state, answering = status()
+        directory = state_dir()
+    except UnsafeStateDir as exc:
+        raise _fail("error", exc, 2) from exc
+    out = Console()
+    if os.environ.get("PREFECT_API_URL"):
+        out.print(f"PREFECT_API_URL is set ({os.environ['PREFECT_API_URL']}): commands use that server, not this one.",
+                  markup=False, highlight=False, soft_wrap=True)
+    if state is None:
+        out.print(f"not running (state in {directory}); the next `nianbao ingest` starts it", markup=False,
+                  highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    started = datetime.fromtimestamp(state.started_at).strftime("%Y-%m-%d %H:%M:%S")
+    health = "answering" if answering else f"NOT answering (see {directory / LOG_FILE})"
+    out.print(f"running, {health}: process {state.pid}, UI {state.ui_url}, API {state.api_url}, started {started}, "
+              f"stops after {state.idle_seconds:.0f} s unused; state in {directory}",
+              markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(0 if answering else 1)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the local Prefect server (runs in progress lose their API); the next command starts it again. Exit code 0."""
+    from flows.local_server import UnsafeStateDir, stop
+
+    try:
+        state = stop()
+    except UnsafeStateDir as exc:
+        raise _fail("error", exc, 2) from exc
+    Console().print(f"stopped process {state.pid} ({state.ui_url})" if state else "not running", markup=False,
+                    highlight=False)
 
 
 if __name__ == "__main__":

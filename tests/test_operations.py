@@ -3,7 +3,7 @@
 A failed file stays failed; duplicates are one report; an operator can exclude a file; a file
 that breaks after loading flags its report; readers never get a lock error, even with a crashed
 writer's log beside the warehouse; an empty or foreign DuckDB file at --db; one nianbao run at a
-time; copies left by killed runs are cleaned up; the temporary Prefect server dies with its parent.
+time; copies left by killed runs are cleaned up; the shared local Prefect server outlives a killed run.
 """
 
 from __future__ import annotations
@@ -262,39 +262,33 @@ class TestOneRunAtATime:
         assert query(db, "select count(*) from reports") == [(5,)]
 
 
-def _children(pid: int) -> list[int]:
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return False
-    return "\nState:\tZ" not in status
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the server's death with its parent is Linux's prctl")
 @pytest.mark.slow
-def test_the_temporary_prefect_server_dies_with_a_killed_ingest(tmp_path):
+def test_a_killed_ingest_leaves_the_shared_local_server_running_and_its_lease_is_dropped(tmp_path):
+    from flows import local_server
+
+    home = (tmp_path / "prefect").resolve()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env |= {"PREFECT_HOME": str(tmp_path / "prefect"), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    directory = home / "nianbao-server"
     ingest_process = subprocess.Popen(
         [sys.executable, "-m", "flows.cli", "ingest", str(SAMPLES), "--db", str(tmp_path / "w.duckdb")],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    lease = directory / local_server.LEASES / str(ingest_process.pid)
     try:
-        server = wait_for(lambda: _children(ingest_process.pid), 60, "the temporary Prefect server to start")[0]
-        assert "uvicorn" in Path(f"/proc/{server}/cmdline").read_text()
+        state = wait_for(lambda: local_server.read_state(directory) if directory.exists() else None, 60,
+                         "the local server's state file")
+        wait_for(lambda: local_server.answers(state.port), 300, "the local server to answer")
+        assert ingest_process.poll() is None and lease.exists()
         ingest_process.send_signal(signal.SIGKILL)
         ingest_process.wait()
-        wait_for(lambda: not _alive(server), 10, f"the orphaned server {server} to die")
+        wait_for(lambda: not lease.exists(), 30, "the server to drop the killed ingest's lease")
+        assert local_server.is_running(state.pid) and local_server.answers(state.port)
     finally:
         ingest_process.kill()
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PREFECT_HOME", str(home))
+            local_server.stop()
 
 
 @pytest.mark.usefixtures("prefect_server")
