@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from flows.local_server import read_state  # noqa: E402
+from warehouse.sql import one_row  # noqa: E402
 
 SAMPLES = ROOT / "flows" / "samples"
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -61,7 +62,7 @@ def children_cpu() -> float:
 
 def flow_seconds(db: Path) -> float:
     with duckdb.connect(str(db), read_only=True) as conn:
-        started, finished = conn.execute("select started_at, finished_at from runs order by started_at desc limit 1").fetchone()
+        started, finished = one_row(conn, "select started_at, finished_at from runs order by started_at desc limit 1")
     return (finished - started).total_seconds()
 
 
@@ -76,6 +77,8 @@ def timed(label: str, command: list[str], home: Path, db: Path) -> dict:
     if run.returncode != 0:
         raise SystemExit(f"{label}: exit code {run.returncode}\n{run.stderr[-3000:]}")
     state = read_state(server_dir)
+    if state is None:
+        raise SystemExit(f"{label}: no local server is recorded in {server_dir} after the command")
     server_cpu = process_cpu(state.pid) - (server_before if before and before.pid == state.pid else 0.0)
     return {"run": label, "wall_s": round(wall, 2), "ingest_cpu_s": round(children_cpu() - cpu_before, 2),
             "server_cpu_s": round(server_cpu, 2), "flow_s": round(flow_seconds(db), 2),

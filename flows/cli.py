@@ -213,6 +213,8 @@ def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_
     dask_address = _checked_dask_address(dask_address, workers, sources)
     command = "nianbao crawl" if source_kinds == ["crawl"] else "nianbao ingest"
     server = _local_server_started_early()  # after the checks: bad usage starts none; before the flow's imports
+    from prefect.states import State
+
     from flows.ingest import ingest_flow
 
     try:
@@ -231,6 +233,7 @@ def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_
             )
     except ServerDidNotStart as exc:
         raise _fail(f"{command} failed", exc, 1) from exc
+    assert isinstance(state, State), "a flow called from synchronous code returns its final state"
     result = state.result(raise_on_failure=False)
     if isinstance(result, IngestSummary):
         _print_summary(result)

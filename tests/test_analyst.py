@@ -9,13 +9,13 @@ import pytest
 from extractors.files import SourceRef
 from flows.pipeline import process_batch
 from flows.sources import SourcesFileError, load_sources, tag_sources
+from template import rows_for
 from tests.conftest import SAMPLES
 from transforms.agencies import place_agency
 from warehouse import analyst
 from warehouse.analyst import CHANGES_ORDER, refresh_analyst_tables
 from warehouse.schema import SCHEMA_VERSION
 from warehouse.store import connect, load_batch
-from template import rows_for
 
 SAMPLE_CODES = {
     "繁峙县教育科技局": "140924",
