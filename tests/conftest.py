@@ -34,11 +34,27 @@ HTML_FIXTURES = ROOT / "tests" / "fixtures" / "html"
 BAD_FIXTURES = ROOT / "tests" / "fixtures" / "bad"
 
 
+#: This process's Prefect server, started as soon as the tests collected show that one of them needs it.
+_server: PrefectServer | None = None
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k deselected what does not run
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Modules with the most slow tests first (a module's tests keep their order): with two processes
-    (pyproject's addopts) the long ones start at once, one on each, and the quick ones fill in the end."""
+    (pyproject's addopts) the long ones start at once, one on each, and the quick ones fill in the end.
+
+    The Prefect server starts now if a test will need it: its 10-20 s start overlaps the tests before.
+    """
+    global _server
     slow = Counter(item.path for item in items if item.get_closest_marker("slow"))
     items.sort(key=lambda item: -slow[item.path])
+    if _server is None and any("prefect_server" in item.fixturenames for item in items):
+        _server = PrefectServer(Path(_PREFECT_HOME) / "server")
+
+
+def pytest_sessionfinish() -> None:
+    if _server is not None:
+        _server.stop()
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -55,7 +71,8 @@ def prefect_server(tmp_path_factory) -> Iterator[PrefectServer]:
     from prefect.logging.handlers import APILogWorker
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
-    server = PrefectServer(tmp_path_factory.mktemp("prefect-server"))
+    server = _server or PrefectServer(tmp_path_factory.mktemp("prefect-server"))
+    server.wait_until_healthy()
     try:
         # As prefect_test_harness does: also for Prefect's own threads, whose context was copied earlier.
         with temporary_settings(updates={PREFECT_API_URL: server.url}), \

@@ -118,9 +118,12 @@ class PrefectServer:
     test get its URL through env().
     """
 
-    START_TIMEOUT = 180
+    #: Minutes, not seconds: on a machine shared by many, its start (database migrations) has taken 3.
+    START_TIMEOUT = 600
 
     def __init__(self, home: Path) -> None:
+        """Starts the server; wait_until_healthy() waits for it to answer."""
+        home.mkdir(parents=True, exist_ok=True)
         self.home = home
         self.log = home / "server.log"
         self.url = f"http://127.0.0.1:{free_port()}/api"
@@ -133,6 +136,8 @@ class PrefectServer:
                 [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1",
                  "--port", port], env=env, stdout=out, stderr=subprocess.STDOUT,
             )
+
+    def wait_until_healthy(self) -> None:
         try:
             wait_for(self._healthy, self.START_TIMEOUT, "prefect server start", self.log)
         except BaseException:
@@ -166,6 +171,8 @@ class PrefectServer:
         }
 
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.terminate()
         try:
             self.process.wait(timeout=30)
