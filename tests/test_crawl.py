@@ -69,6 +69,7 @@ def crawled(prefect_server, tmp_path_factory) -> Crawled:
         return Crawled(site, where / "w.duckdb", site.paths_requested(), result)
 
 
+@pytest.mark.slow  # a whole crawl through the CLI and the flow: 6-10 s
 def test_a_crawl_fetches_what_it_may_refuses_what_it_must_and_loads_the_reports(crawled, tmp_path):
     site, db, requested, result = crawled.site, crawled.db, crawled.requested, crawled.result
     assert requested[:2] == ["/robots.txt", "/ndbg/index.html"]
@@ -111,6 +112,7 @@ def test_a_crawl_fetches_what_it_may_refuses_what_it_must_and_loads_the_reports(
     assert result.exit_code == 0, result.output
 
 
+@pytest.mark.slow  # it needs the module's crawl: 6-10 s
 def test_the_header_charset_meta_tag_and_bytes_disagreeing_are_decided_by_the_bytes_and_recorded(crawled):
     db = crawled.db
     rows = query(db, """select f.http_charset, r.declared_encoding, r.encoding, r.encoding_source
@@ -123,6 +125,7 @@ def test_the_header_charset_meta_tag_and_bytes_disagreeing_are_decided_by_the_by
     assert rows == [("utf-8", "utf-8", "utf-8", "http-header")]
 
 
+@pytest.mark.slow  # a whole crawl through the CLI and the flow: 6-10 s
 def test_a_second_crawl_of_an_unchanged_site_sends_conditional_requests_and_loads_nothing(tmp_path):
     db = tmp_path / "w.duckdb"
     with FakeGovSite() as site:
