@@ -1,13 +1,16 @@
-"""Other processes a test needs around the warehouse: a writer holding its lock, a reader in a loop."""
+"""Other processes a test needs: a writer holding the warehouse's lock, a reader in a loop, a Prefect server."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 _HOLDER = textwrap.dedent("""
@@ -105,3 +108,74 @@ def wait_for(predicate, timeout: float, what: str, log: Path | None = None):
         time.sleep(0.1)
     detail = f"\n--- {log} ---\n{log.read_text()[-5000:]}" if log and log.exists() else ""
     raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
+
+
+class PrefectServer:
+    """`prefect server start` on a free 127.0.0.1 port with all its services, as operations run it.
+
+    Its scheduler looks every second instead of every minute, so that a test waits less for it.
+    Its Prefect home (database, logs) is `home`; `nianbao serve` and other commands started by a
+    test get its URL through env().
+    """
+
+    #: Minutes, not seconds: on a machine shared by many, its start (database migrations) has taken 3.
+    START_TIMEOUT = 600
+
+    def __init__(self, home: Path) -> None:
+        """Starts the server; wait_until_healthy() waits for it to answer."""
+        home.mkdir(parents=True, exist_ok=True)
+        self.home = home
+        self.log = home / "server.log"
+        self.url = f"http://127.0.0.1:{free_port()}/api"
+        env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
+        env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+                "PREFECT_SERVER_UI_ENABLED": "false", "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1"}
+        port = self.url.rsplit(":", 1)[1].split("/")[0]
+        with self.log.open("w") as out:
+            self.process = subprocess.Popen(
+                [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1",
+                 "--port", port], env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+
+    def wait_until_healthy(self) -> None:
+        try:
+            wait_for(self._healthy, self.START_TIMEOUT, "prefect server start", self.log)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _healthy(self) -> bool:
+        assert self.process.poll() is None, f"prefect server exited:\n{self.log.read_text()[-5000:]}"
+        try:
+            with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
+
+    @contextmanager
+    def client(self):
+        from prefect.client.orchestration import get_client
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings(updates={PREFECT_API_URL: self.url}), get_client(sync_client=True) as client:
+            yield client
+
+    def env(self, home: Path) -> dict[str, str]:
+        """The environment of a command run against this server, with a Prefect home of its own."""
+        return {
+            **os.environ,
+            "PREFECT_API_URL": self.url,
+            "PREFECT_HOME": str(home),
+            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()

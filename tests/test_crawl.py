@@ -8,12 +8,13 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from extractors.docx import READER as DOCX_READER
 from extractors.fetch import Fetcher, FetchPolicy
@@ -50,11 +51,27 @@ def paths(site: FakeGovSite, urls) -> set[str]:
     return {url.replace(site.root, "") for url in urls}
 
 
-def test_a_crawl_fetches_what_it_may_refuses_what_it_must_and_loads_the_reports(tmp_path):
-    db = tmp_path / "w.duckdb"
+@dataclass(frozen=True)
+class Crawled:
+    """One crawl of the fake site, read by the tests that only look at what it fetched and loaded."""
+
+    site: FakeGovSite
+    db: Path
+    requested: list[str]
+    result: Result
+
+
+@pytest.fixture(scope="module")
+def crawled(prefect_server, tmp_path_factory) -> Crawled:
+    where = tmp_path_factory.mktemp("crawled")
     with FakeGovSite() as site:
-        result = crawl(write_sources(tmp_path, site), db)
-        requested = site.paths_requested()
+        result = crawl(write_sources(where, site), where / "w.duckdb")
+        return Crawled(site, where / "w.duckdb", site.paths_requested(), result)
+
+
+@pytest.mark.slow  # a whole crawl through the CLI and the flow: 6-10 s
+def test_a_crawl_fetches_what_it_may_refuses_what_it_must_and_loads_the_reports(crawled, tmp_path):
+    site, db, requested, result = crawled.site, crawled.db, crawled.requested, crawled.result
     assert requested[:2] == ["/robots.txt", "/ndbg/index.html"]
     assert sorted(requested) == sorted([
         "/robots.txt", "/ndbg/index.html", "/ndbg/index_1.html",
@@ -95,10 +112,9 @@ def test_a_crawl_fetches_what_it_may_refuses_what_it_must_and_loads_the_reports(
     assert result.exit_code == 0, result.output
 
 
-def test_the_header_charset_meta_tag_and_bytes_disagreeing_are_decided_by_the_bytes_and_recorded(tmp_path):
-    db = tmp_path / "w.duckdb"
-    with FakeGovSite() as site:
-        crawl(write_sources(tmp_path, site), db)
+@pytest.mark.slow  # it needs the module's crawl: 6-10 s
+def test_the_header_charset_meta_tag_and_bytes_disagreeing_are_decided_by_the_bytes_and_recorded(crawled):
+    db = crawled.db
     rows = query(db, """select f.http_charset, r.declared_encoding, r.encoding, r.encoding_source
                         from reports r join fetches f on f.url = r.source_url
                         where r.source_url like '%/ndbg/2021-utf8.html'""")
@@ -109,6 +125,7 @@ def test_the_header_charset_meta_tag_and_bytes_disagreeing_are_decided_by_the_by
     assert rows == [("utf-8", "utf-8", "utf-8", "http-header")]
 
 
+@pytest.mark.slow  # a whole crawl through the CLI and the flow: 6-10 s
 def test_a_second_crawl_of_an_unchanged_site_sends_conditional_requests_and_loads_nothing(tmp_path):
     db = tmp_path / "w.duckdb"
     with FakeGovSite() as site:

@@ -37,9 +37,9 @@ from tests.expected import warehouse_state
 from tests.processes import free_port, wait_for
 from warehouse.store import LoadBatch
 
-REPORTS = 120
-#: About eight batches, so that both workers have several and one can be killed in the middle.
-BATCH_MB = "2"
+REPORTS = 40
+#: Eight batches, so that both workers have several and one can be killed in the middle.
+BATCH_FILES = "5"
 CLUSTER_START_TIMEOUT = 60
 DASK = str(Path(sys.executable).with_name("dask"))
 
@@ -50,7 +50,7 @@ def ingest(corpus: Path, db: Path, results: Path, *options: str):
     """`nianbao ingest` as a user runs it, keeping its extracted batches under `results`."""
     with temporary_settings(updates={PREFECT_LOCAL_STORAGE_PATH: results}):
         return CliRunner().invoke(
-            app, ["ingest", str(corpus), "--db", str(db), "--batch-mb", BATCH_MB, *options], catch_exceptions=False
+            app, ["ingest", str(corpus), "--db", str(db), "--batch-files", BATCH_FILES, *options], catch_exceptions=False
         )
 
 
@@ -161,7 +161,7 @@ def test_a_run_on_a_dask_cluster_loads_what_a_local_run_loads(cluster, corpus, l
     db = tmp_path / "dask.duckdb"
     result = ingest(corpus, db, tmp_path / "results", "--dask-address", cluster.address)
     assert result.exit_code == 0, result.output
-    assert f"│        {REPORTS} │    {REPORTS} │" in result.output
+    assert f"│ {REPORTS:>10} │ {REPORTS:>6} │" in result.output  # files seen, loaded
     assert all(worker.batches_done() > 0 for worker in cluster.workers)  # extracted there, not taken from a cache
     assert warehouse_state(db) == local_warehouse
 
@@ -202,7 +202,7 @@ def test_a_worker_killed_in_the_middle_costs_only_its_batches(cluster, corpus, l
     assert killer.extracting, "the killed worker had no batch"
     assert killer.victim.process.wait(timeout=10) == -signal.SIGKILL
     assert result.exit_code == 0, result.output
-    assert f"│        {REPORTS} │    {REPORTS} │" in result.output
+    assert f"│ {REPORTS:>10} │ {REPORTS:>6} │" in result.output  # files seen, loaded
     survivor = next(worker for worker in cluster.workers if worker is not killer.victim)
     assert wait_for(lambda: cluster.client.nthreads() == {survivor.address: 1}, 10, "the scheduler to drop the dead worker")
     assert warehouse_state(db) == local_warehouse

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.cluster import DaskSettings, choose_dask, nianbao_version, parse_dask_address, worker_problems
 from flows.sources import SourcesFileError, load_dask_settings
-from tests.test_nightly import free_port
+from tests.processes import free_port
 
 runner = CliRunner()
 

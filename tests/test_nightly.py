@@ -1,20 +1,20 @@
 """`nianbao serve` against a real Prefect server, driven through the API the way the UI drives it.
 
-One server (`prefect server start` on a free 127.0.0.1 port) is started for this module;
-`nianbao serve` runs in a subprocess, as operations run it.
+The session's server (`prefect server start` on a free 127.0.0.1 port, tests/conftest.py) is the
+one `nianbao serve` registers with; `nianbao serve` runs in a subprocess, as operations run it.
+The served nightly whose run the server's own scheduler starts is started with the module, so
+that the minute it waits for passes while the other tests run.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
 import sys
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -22,83 +22,31 @@ import pytest
 
 from tests.conftest import ROOT, SAMPLES, copy_samples_as
 from tests.expected import warehouse_state
-from tests.processes import WriteLockHolder, free_port, wait_for
+from tests.processes import PrefectServer, WriteLockHolder, wait_for
 
 pytestmark = pytest.mark.slow
-SERVER_START_TIMEOUT = 180
 RUN_TIMEOUT = 180
-
-
-class PrefectAPI:
-    def __init__(self, url: str, home: Path) -> None:
-        self.url, self.home = url, home
-
-    @contextmanager
-    def client(self):
-        from prefect.client.orchestration import get_client
-        from prefect.settings import PREFECT_API_URL, temporary_settings
-
-        with temporary_settings(updates={PREFECT_API_URL: self.url}), get_client(sync_client=True) as client:
-            yield client
-
-    def env(self) -> dict[str, str]:
-        """What `nianbao serve` is started with: the server's URL and a Prefect home of the test's own."""
-        return {
-            **os.environ,
-            "PREFECT_API_URL": self.url,
-            "PREFECT_HOME": str(self.home),
-            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        }
-
-
-@pytest.fixture(scope="module")
-def prefect_api(tmp_path_factory) -> Iterator[PrefectAPI]:
-    home = tmp_path_factory.mktemp("prefect-home")
-    port = free_port()
-    log = home / "server.log"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("PREFECT_")}
-    # The real scheduler, looking every second instead of every minute, so that a test waits less for it.
-    env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-            "PREFECT_SERVER_SERVICES_SCHEDULER_LOOP_SECONDS": "1"}
-    with log.open("w") as out:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("prefect")), "server", "start", "--host", "127.0.0.1", "--port", str(port)],
-            env=env, stdout=out, stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}/api"
-
-    def healthy() -> bool:
-        assert server.poll() is None, f"prefect server exited:\n{log.read_text()[-5000:]}"
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    try:
-        wait_for(healthy, SERVER_START_TIMEOUT, "prefect server start", log)
-        yield PrefectAPI(url, home)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+#: The scheduled night's minute is at least this far ahead when its `nianbao serve` starts, so that the
+#: deployment is registered before it (about 5 s when the machine is quiet).
+SCHEDULE_LEAD = timedelta(seconds=60)
 
 
 class Serve:
     """`nianbao serve ...` in a subprocess, stopped with SIGTERM as a service manager stops it."""
 
-    def __init__(self, api: PrefectAPI, args: list[str], log: Path) -> None:
+    def __init__(self, api: PrefectServer, args: list[str], log: Path) -> None:
         self.log = log
         self.started_lines = log.read_text().count("is being served") if log.exists() else 0
         with log.open("a") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "flows.cli", "serve", *args],
-                env=api.env(), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
+                env=api.env(log.with_name("serve-prefect-home")), cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
             )
-        wait_for(self._served, 120, "nianbao serve to register its deployment", log)
+        try:
+            wait_for(self._served, 120, "nianbao serve to register its deployment", log)
+        except BaseException:
+            self.kill()
+            raise
 
     def _served(self) -> bool:
         assert self.process.poll() is None, f"nianbao serve exited:\n{self.log.read_text()[-5000:]}"
@@ -115,31 +63,43 @@ class Serve:
             assert sign_of_a_dirty_stop not in log
         return log
 
+    def kill(self) -> None:
+        """After a failed test: nothing is left running."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
 
-def schedules(api: PrefectAPI, deployment_name: str) -> tuple[bool, list[tuple[str, str, bool]]]:
+
+def schedules(api: PrefectServer, deployment_name: str) -> tuple[bool, list[tuple[str, str, bool]]]:
     with api.client() as client:
         deployment = client.read_deployment_by_name(f"nianbao-ingest/{deployment_name}")
     return deployment.paused, [(s.schedule.cron, s.schedule.timezone, s.active) for s in deployment.schedules]
 
 
-def test_the_served_schedule_is_the_one_asked_for_and_survives_a_restart(prefect_api, tmp_path):
+def test_the_served_schedule_is_the_one_asked_for_and_survives_a_restart(prefect_server, tmp_path):
     args = ["--cron", "30 3 * * *", "--timezone", "Asia/Shanghai", "--db", str(tmp_path / "w.duckdb"),
             "--name", "nightly-restart"]
     asked_for = (False, [("30 3 * * *", "Asia/Shanghai", True)])
-    first = Serve(prefect_api, args, tmp_path / "serve.log")
+    first = Serve(prefect_server, args, tmp_path / "serve.log")
     try:
-        assert schedules(prefect_api, "nightly-restart") == asked_for
+        assert schedules(prefect_server, "nightly-restart") == asked_for
     finally:
         first.stop()
-    assert schedules(prefect_api, "nightly-restart") == asked_for  # not paused by the shutdown
-    second = Serve(prefect_api, args, tmp_path / "serve.log")
+    assert schedules(prefect_server, "nightly-restart") == asked_for  # not paused by the shutdown
+    second = Serve(prefect_server, args, tmp_path / "serve.log")
     try:
-        assert schedules(prefect_api, "nightly-restart") == asked_for  # still one schedule, not two
+        assert schedules(prefect_server, "nightly-restart") == asked_for  # still one schedule, not two
     finally:
         second.stop()
 
 
-def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(prefect_api, tmp_path):
+#: The second night's new agencies, five reports each, extracted in BATCHES batches of ten.
+AGENCIES = 20
+NEW_FILES = 5 * AGENCIES
+BATCHES = NEW_FILES // 10
+
+
+def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(prefect_server, tmp_path):
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
     from prefect.client.schemas.objects import StateType
     from prefect.states import State
@@ -147,13 +107,14 @@ def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(pr
     db, clean_db = tmp_path / "w.duckdb", tmp_path / "clean.duckdb"
     first_night, second_night = tmp_path / "reports" / "2023", tmp_path / "reports" / "2024"
     shutil.copytree(SAMPLES, first_night)
-    for agency in range(60):  # 300 new files in 30 batches: the lock is taken while most are still extracting
+    for agency in range(AGENCIES):  # new files in batches of 10: the lock is taken while most are still extracting
         copy_samples_as(second_night / f"agency-{agency:02d}", agency)
     sources = tmp_path / "sources.toml"
     sources.write_text('[[sources]]\nname = "2023"\npath = "reports/2023"\n', encoding="utf-8")
-    serve = Serve(prefect_api, ["--sources", str(sources), "--db", str(db), "--name", "nightly-retry"],
+    serve = Serve(prefect_server, ["--sources", str(sources), "--db", str(db), "--name", "nightly-retry"],
                   tmp_path / "serve.log")
-    quick = {"batch_files": 10, "lock_retry_delays": [0.5, 0.5]}
+    # The night's chart page (checked by the scheduler's test below) is left out: 5-10 s a run.
+    quick = {"batch_files": 10, "lock_retry_delays": [0.5, 0.5], "write_report_page": False}
 
     def run(client, parameters: dict) -> str:
         deployment = client.read_deployment_by_name("nianbao-ingest/nightly-retry")
@@ -172,7 +133,7 @@ def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(pr
 
     holder = WriteLockHolder(db)
     try:
-        with prefect_api.client() as client:
+        with prefect_server.client() as client:
             assert final_state(client, run(client, quick)).type == StateType.COMPLETED  # the night before
             before = warehouse_state(db)
             sources.write_text(sources.read_text() + '\n[[sources]]\nname = "2024"\npath = "reports/2024"\n')
@@ -189,10 +150,10 @@ def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(pr
             assert warehouse_state(db) == before  # nothing of the failed night reached readers
             assert not staging.exists()
             executed_first = wait_for(
-                lambda: (states := extract_batch_states(client, night)).total() == 30 and states,
+                lambda: (states := extract_batch_states(client, night)).total() == BATCHES and states,
                 30, "the first attempt's extract-batch task runs",
             )
-            assert executed_first == Counter({"Completed": 30})
+            assert executed_first == Counter({"Completed": BATCHES})
 
             client.set_flow_run_state(  # what the UI's Retry button sends
                 night, State(type=StateType.SCHEDULED, name="AwaitingRetry", message="Retry from the UI"), force=True
@@ -201,10 +162,10 @@ def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(pr
             assert retried.type == StateType.COMPLETED, retried.message
             assert client.read_flow_run(night).run_count == 2
             after_retry = wait_for(
-                lambda: (states := extract_batch_states(client, night)).total() == 60 and states,
+                lambda: (states := extract_batch_states(client, night)).total() == 2 * BATCHES and states,
                 30, "the retry's extract-batch task runs",
             )
-            assert after_retry == Counter({"Completed": 30, "Cached": 30})  # none extracted twice
+            assert after_retry == Counter({"Completed": BATCHES, "Cached": BATCHES})  # none extracted twice
 
             clean = run(client, quick | {"db": str(clean_db)})
             assert final_state(client, clean).type == StateType.COMPLETED
@@ -216,36 +177,69 @@ def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(pr
         assert conn.execute(
             "select status, files_seen, files_loaded, files_unchanged, files_failed, facts_loaded from runs "
             f"where run_id = '{night}'"
-        ).fetchall() == [("completed", 305, 300, 5, 0, 300 * 998 // 5)]
+        ).fetchall() == [("completed", 5 + NEW_FILES, NEW_FILES, 5, 0, NEW_FILES * 998 // 5)]
 
 
-def test_the_servers_own_scheduler_starts_the_night_and_a_failed_night_stays_failed_on_retry(prefect_api, tmp_path):
+class ScheduledNight:
+    """`nianbao serve` of the samples whose schedule's first night is one minute at least SCHEDULE_LEAD ahead.
+
+    A cron naming one minute (as "0 2 * * *" does) instead of "* * * * *": started with the module, it must
+    not run again in the minutes before its test looks at what the first night left.
+    """
+
+    def __init__(self, api: PrefectServer, where: Path) -> None:
+        self.db, self.reports, self.where = where / "w.duckdb", where / "reports", where
+        shutil.copytree(SAMPLES, self.reports)
+        sources = where / "sources.toml"
+        sources.write_text('[[sources]]\npath = "reports"\n', encoding="utf-8")
+        self.at = (datetime.now(UTC) + SCHEDULE_LEAD).replace(second=0, microsecond=0) + timedelta(minutes=1)
+        self.serve = Serve(api, ["--cron", f"{self.at.minute} {self.at.hour} * * *", "--timezone", "UTC",
+                                 "--sources", str(sources), "--db", str(self.db), "--name", "scheduled"],
+                           where / "serve.log")
+        registered = datetime.now(UTC)
+        if registered >= self.at:
+            self.serve.kill()
+            raise AssertionError(f"nianbao serve registered at {registered:%H:%M:%S}, after its night at {self.at:%H:%M}")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scheduled_night(prefect_server, tmp_path_factory) -> Iterator[ScheduledNight]:
+    night = ScheduledNight(prefect_server, tmp_path_factory.mktemp("scheduled"))
+    try:
+        yield night
+    finally:
+        if night.serve.process.poll() is None:  # its test failed before stopping it
+            night.serve.process.send_signal(signal.SIGTERM)
+            try:
+                night.serve.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                night.serve.kill()
+
+
+def test_the_servers_own_scheduler_starts_the_night_and_a_failed_night_stays_failed_on_retry(prefect_server,
+                                                                                              scheduled_night):
     """The real scheduler creates the run (as it does at 02:00); Retry of a night with a bad file ends Failed again."""
     from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId, FlowRunFilter
     from prefect.client.schemas.objects import StateType
     from prefect.states import State
 
-    db, reports = tmp_path / "w.duckdb", tmp_path / "reports"
-    shutil.copytree(SAMPLES, reports)
-    sources = tmp_path / "sources.toml"
-    sources.write_text('[[sources]]\npath = "reports"\n', encoding="utf-8")
-    serve = Serve(prefect_api, ["--cron", "* * * * *", "--sources", str(sources), "--db", str(db),
-                                "--name", "every-minute"], tmp_path / "serve.log")
+    db, reports, serve = scheduled_night.db, scheduled_night.reports, scheduled_night.serve
 
     def final_state(client, flow_run_id):
         return wait_for(lambda: (state := client.read_flow_run(flow_run_id).state).is_final() and state,
                         RUN_TIMEOUT, f"flow run {flow_run_id} to finish", serve.log)
 
     try:
-        with prefect_api.client() as client:
-            deployment = client.read_deployment_by_name("nianbao-ingest/every-minute")
+        with prefect_server.client() as client:
+            deployment = client.read_deployment_by_name("nianbao-ingest/scheduled")
             by_deployment = DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
 
             def scheduled_run_finished():
                 runs = client.read_flow_runs(deployment_filter=by_deployment)
                 return next((r for r in runs if r.auto_scheduled and r.state and r.state.is_final()), None)
 
-            night = wait_for(scheduled_run_finished, 150, "the scheduler's run to finish", serve.log)
+            left = (scheduled_night.at - datetime.now(UTC)).total_seconds()
+            night = wait_for(scheduled_run_finished, max(left, 0) + 150, "the scheduler's run to finish", serve.log)
             assert night.state.type == StateType.COMPLETED, night.state.message
             assert night.created_by is None or night.created_by.type != "USER"
             with duckdb.connect(str(db), read_only=True) as conn:
@@ -253,7 +247,7 @@ def test_the_servers_own_scheduler_starts_the_night_and_a_failed_night_stays_fai
                 assert conn.execute("select run_id, status, files_loaded from runs").fetchall() == [
                     (str(night.id), "completed", 5)
                 ]
-            assert "<title>" in (tmp_path / "w.report.html").read_text(encoding="utf-8")  # the night's charts
+            assert "<title>" in (scheduled_night.where / "w.report.html").read_text(encoding="utf-8")  # the night's charts
             # Stop the schedule and its runs to come, so that only the run below touches the warehouse.
             for schedule in deployment.schedules:
                 client.update_deployment_schedule(deployment.id, schedule.id, active=False)

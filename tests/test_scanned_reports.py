@@ -155,6 +155,7 @@ def test_synthetic_scans_are_read_right_or_flagged(tmp_path):
     assert printed["confidence"].null_count() == 0 and printed["confidence"].is_between(0, 1).all()
 
 
+@pytest.mark.slow
 @needs_font
 def test_a_table_shown_as_a_picture_in_an_html_page_is_read_in_its_place(tmp_path):
     """An HTML report whose table C is a picture beside the page: read by OCR where the <img> stands."""
