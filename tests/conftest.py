@@ -58,6 +58,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def pytest_sessionfinish() -> None:
     if _server is not None:
         _server.stop()
+    # A command a test ran without an API URL started nianbao's reused local server in this session's
+    # PREFECT_HOME (flows/local_server.py); it would outlive the tests by its idle timeout.
+    from flows.local_server import stop
+
+    stop()
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
