@@ -105,6 +105,7 @@ class TestAFailedFileStaysFailed:
 
 @pytest.mark.usefixtures("prefect_server")
 class TestWhatTheWarehouseSays:
+    @pytest.mark.slow
     def test_the_same_bytes_at_two_paths_are_one_report_with_both_paths_recorded(self, tmp_path, samples_copy):
         copy = samples_copy / "mirror" / "copy-of-first.txt"
         copy.parent.mkdir()
@@ -128,6 +129,7 @@ class TestWhatTheWarehouseSays:
             ("duplicate", report_id)
         ]
 
+    @pytest.mark.slow
     def test_a_loaded_file_that_now_fails_keeps_its_report_flagged_as_failing(self, tmp_path, samples_copy):
         db = tmp_path / "w.duckdb"
         assert ingest(str(samples_copy), "--db", str(db)).exit_code == 0
@@ -238,6 +240,7 @@ class TestOneRunAtATime:
                 "flow run midnight-ingest (the-other-run), since") in state.message
         assert not db.exists()
 
+    @pytest.mark.slow
     def test_a_second_run_goes_on_when_the_first_is_done(self, tmp_path, samples_copy):
         import threading
 
@@ -312,6 +315,7 @@ def test_a_crawl_source_that_reaches_none_of_its_start_urls_fails_the_run(tmp_pa
 
 
 @pytest.mark.usefixtures("prefect_server")
+@pytest.mark.slow
 def test_the_night_writes_its_charts_beside_the_warehouse_and_links_them_with_its_counts(tmp_path, samples_copy):
     from prefect.artifacts import Artifact
 

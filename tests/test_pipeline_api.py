@@ -91,6 +91,7 @@ class Watched(Steps):
         super().load(staging, batch, run_id)
 
 
+@pytest.mark.slow
 def test_a_long_run_keeps_no_batch_and_no_per_file_record_once_loaded(tmp_path, monkeypatch):
     corpus = many_small_batches(tmp_path / "reports", good_copies=4, bad_copies=6)
     monkeypatch.setattr(flows.summary, "FAILURES_KEPT", 3)
@@ -113,6 +114,7 @@ def test_a_long_run_keeps_no_batch_and_no_per_file_record_once_loaded(tmp_path, 
 
 
 @pytest.mark.usefixtures("prefect_server")
+@pytest.mark.slow
 def test_the_flow_keeps_no_extracted_batch_once_it_is_loaded(tmp_path, monkeypatch):
     """Prefect hands each batch back from its result store: neither it nor the task runner may keep it."""
     corpus = many_small_batches(tmp_path / "reports", good_copies=4, bad_copies=0)

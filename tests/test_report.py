@@ -87,6 +87,7 @@ def assert_drawn_with_cjk_font(visit: Visit, root: str, selector: str, text: str
     assert fonts.get(CJK_FONT, 0) > 0, fonts
 
 
+@pytest.mark.slow
 def test_an_empty_warehouse_opens_and_every_chart_says_no_data(tmp_path):
     db = empty_warehouse(tmp_path / "w.duckdb")
     info = write_report(db, tmp_path / "report.html")
@@ -101,6 +102,7 @@ def test_an_empty_warehouse_opens_and_every_chart_says_no_data(tmp_path):
 
 
 @pytest.mark.parametrize("regions", [False, True], ids=["without-regions", "with-regions"])
+@pytest.mark.slow
 def test_one_report_draws_its_numbers_in_chinese(tmp_path, regions):
     db = one_report(tmp_path / "w.duckdb")
     if regions:
@@ -128,6 +130,7 @@ def test_one_report_draws_its_numbers_in_chinese(tmp_path, regions):
             assert "无地区数据" in visit.texts("body", ".summary")[0]
 
 
+@pytest.mark.slow
 def test_a_year_and_a_region_narrow_the_report_charts(tmp_path):
     db = many_reports(tmp_path / "w.duckdb", 120)
     add_regions(db)
@@ -167,6 +170,7 @@ def test_ten_thousand_reports_stay_under_10_mb_and_draw_every_chart(tmp_path):
 runner = CliRunner()
 
 
+@pytest.mark.slow
 def test_the_command_writes_the_file_and_refuses_what_it_cannot_do(tmp_path):
     db = one_report(tmp_path / "w.duckdb")
     without_regions(db)
@@ -196,6 +200,7 @@ def test_the_command_writes_the_file_and_refuses_what_it_cannot_do(tmp_path):
     assert error.value.reason == "not_a_warehouse"
 
 
+@pytest.mark.slow
 def test_text_from_reports_is_shown_as_text_never_run_as_markup(tmp_path):
     db = one_report(tmp_path / "w.duckdb")
     hostile = "<script>alert(1)</script>局"
