@@ -211,6 +211,24 @@ def test_changes_is_stored_in_agency_blocks_and_an_incremental_refresh_keeps_it_
     assert stored_upgraded == ordered_upgraded
 
 
+def test_a_full_build_written_slice_by_slice_stores_the_same_changes_in_the_same_order(tmp_path, monkeypatch):
+    """A large build writes changes one (year, agency block) slice at a time, to bound its memory: the table
+    must be the one a single statement writes, row for row and in the stored order."""
+    samples = sorted(str(p) for p in SAMPLES.glob("*.txt"))
+    later = _variant("002_54cd1b08fa028caf.txt", tmp_path / "2024.txt", "平顶山市教育体育局", "平顶山市教育体育局",
+                     year=("2023", "2024"), new_received=30)
+    tables = {}
+    for name, threshold in (("one statement", 10**9), ("sliced", 0)):
+        monkeypatch.setattr(analyst, "SLICED_FROM_REPORTS", threshold)
+        _load(tmp_path / f"{threshold}.duckdb", [*samples, str(later)])
+        with connect(tmp_path / f"{threshold}.duckdb") as conn:
+            slices = conn.execute("select count(distinct (year, left(agency_id, 1))) from changes").fetchone()[0]
+            tables[name] = conn.execute("select *, rowid from changes order by rowid").fetchall()
+    assert slices > 1
+    assert len(tables["one statement"]) > 500
+    assert tables["sliced"] == tables["one statement"]
+
+
 def test_missing_reports_lists_an_agency_that_stopped_publishing(tmp_path):
     sample = "002_54cd1b08fa028caf.txt"
     reports = [

@@ -10,13 +10,13 @@ from typing import Any
 import duckdb
 
 
-def one_row(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple[Any, ...]:
+def one_row(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> tuple[Any, ...]:
     row = conn.execute(sql, params).fetchone()
     if row is None:
         raise LookupError(f"the query returned no row: {sql}")
     return row
 
 
-def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> Any:
+def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> Any:
     """The first column of the query's one row."""
     return one_row(conn, sql, params)[0]
