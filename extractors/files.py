@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from extractors.formats import DISCOVERED_SUFFIXES
@@ -20,8 +22,9 @@ class SourceFile:
     url: str | None = None
     http_charset: str | None = None
 
-    @property
+    @cached_property
     def sha256(self) -> str:
+        """Hashed once: extraction asks for it several times per file."""
         return hashlib.sha256(self.data).hexdigest()
 
     @property
@@ -35,19 +38,35 @@ def discover(paths: Iterable[str | Path]) -> Iterator[Path]:
     A directory is searched recursively for the suffixes the formats read (extractors/formats.py:
     DISCOVERED_SUFFIXES); a file named directly is taken whatever its suffix, because the user asked for it.
     """
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for given in paths:
         path = Path(given).expanduser().resolve()
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in DISCOVERED_SUFFIXES)
+            found = sorted(_report_files_under(str(path)), key=lambda file: file.split(os.sep))  # as Paths sort
         elif path.is_file():
-            found = [path]
+            found = [str(path)]
         else:
             raise FileNotFoundError(f"{given}: no such file or directory")
         for file in found:
             if file not in seen:
                 seen.add(file)
-                yield file
+                yield Path(file)
+
+
+def _report_files_under(directory: str) -> Iterator[str]:
+    """The files Path.rglob would find, with os.scandir: no stat of a plain file, no Path object per file.
+
+    Like rglob, it does not enter a symbolic link to a directory, and skips a directory it may not read.
+    """
+    try:
+        entries = list(os.scandir(directory))
+    except PermissionError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            yield from _report_files_under(entry.path)
+        elif os.path.splitext(entry.name)[1].lower() in DISCOVERED_SUFFIXES and entry.is_file():
+            yield entry.path
 
 
 @dataclass(frozen=True)

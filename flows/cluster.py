@@ -7,32 +7,37 @@ not when the flow is defined, because the nightly deployment reads its Dask addr
 the sources file at each run. Before the first batch, the scheduler and every worker are
 asked whether they can do the work (run the same nianbao code, see the raw files, reach the
 Prefect API, write cached results), so that a misconfigured cluster fails the run at once
-with what to fix instead of failing every file.
+with what to fix instead of failing every file. Dask itself (distributed, prefect-dask: half a
+CPU second) is imported only by a run that uses it, not by every command.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import httpx
-from distributed import Client
 from prefect.context import FlowRunContext
 from prefect.filesystems import LocalFileSystem
 from prefect.results import get_result_store
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from prefect.task_runners import TaskRunner
-from prefect_dask import DaskTaskRunner
 
 from extractors.report import PARSER_VERSION
 from flows.dask_settings import DaskSettings, choose_dask, parse_dask_address  # noqa: F401 (the CLI's and tests' names)
 from flows.pipeline import extraction_code_version
+
+if TYPE_CHECKING:
+    from distributed import Client, KilledWorker
+    from prefect_dask import DaskTaskRunner
 
 SCHEDULER_CONNECT_SECONDS = 20
 #: How long a run waits for a scheduler that has no worker yet before it fails.
@@ -129,7 +134,15 @@ def extraction_runner(settings: DaskSettings | None, files: list[str]) -> Iterat
         yield Extraction(runner, max(LOCAL_BATCHES_IN_FLIGHT, BATCHES_PER_WORKER_THREAD * threads))
 
 
+def dask_worker_deaths() -> tuple[type[KilledWorker], ...]:
+    """Dask's KilledWorker (every worker that ran a batch died) once a run has imported Dask; none before."""
+    distributed = sys.modules.get("distributed")
+    return (distributed.KilledWorker,) if distributed else ()
+
+
 def _dask_runner(settings: DaskSettings) -> DaskTaskRunner:
+    from prefect_dask import DaskTaskRunner
+
     if settings.address:
         return DaskTaskRunner(address=settings.address, client_kwargs={"timeout": SCHEDULER_CONNECT_SECONDS})
     # One thread per process: extraction is pure Python, so threads would only share one core. The

@@ -1,15 +1,15 @@
 """Planning a run, without Prefect: which files to extract, and what the others are.
 
-Every file found is one of: to extract (new or changed), unchanged (loaded before, same bytes
-and parser), still failing (failed before, same bytes and parser: counted as failed again, not
-re-read), a duplicate (the same bytes as another file, which is the one report), or ignored (an
-operator's exclude pattern matched it).
+Every file found is hashed (or its hash taken from the index of files hashed before, while its stat
+is unchanged: flows/file_hashes.py) and is one of: to extract (new or changed), unchanged (loaded
+before, same bytes and parser), still failing (failed before, same bytes and parser: counted as
+failed again, not re-read), a duplicate (the same bytes as another file, which is the one report),
+or ignored (an operator's exclude pattern matched it).
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from extractors.crawl import CrawledDocument
 from extractors.files import SourceRef, discover
 from extractors.rawstore import pictures_noted_at, pictures_sha256
 from extractors.report import PARSER_VERSION, report_id_for
+from flows.file_hashes import FileHashes, index_path, rehash_requested
 from flows.pipeline import file_record
 from warehouse.store import KnownFile, connect, is_empty_file, known_files, loaded_files_with_hashes
 
@@ -87,14 +88,17 @@ class Plan:
 
 def excluded_by(path: str, url: str | None, patterns: list[str], roots: list[str]) -> str | None:
     """The first pattern matching the file's name, its path under a root it was found in, its path or URL."""
+    if not patterns:
+        return None
     names = [Path(path).name, path] + ([url] if url else [])
     names += [str(Path(path).relative_to(root)) for root in roots if Path(path).is_relative_to(root)]
     return next((p for p in patterns if any(fnmatch.fnmatchcase(name, p) for name in names)), None)
 
 
 def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str, exclude: list[str] | None = None) -> Plan:
-    """Hash every file found and compare it with the published warehouse at `db`."""
+    """Hash every file found (or take its unchanged hash from the index) and compare it with the warehouse at `db`."""
     exclude = list(exclude or [])
+    hashes = FileHashes.load(index_path(db), trust=not rehash_requested())
     roots = [str(Path(p).resolve()) for p in paths if Path(p).is_dir()]
     plan = Plan()
     candidates: list[PlannedFile] = []
@@ -109,8 +113,9 @@ def plan_files(paths: list[str], crawled: list[CrawledDocument], db: str, exclud
                 error=f"{path}: ignored, excluded by the pattern {pattern!r}",
             ))
             continue
-        data = Path(path).read_bytes()
-        candidates.append(PlannedFile(path, hashlib.sha256(data).hexdigest(), len(data), url, charset))
+        sha256, size = hashes.hash(path)
+        candidates.append(PlannedFile(path, sha256, size, url, charset))
+    hashes.save()
     known: dict[str, KnownFile] = {}
     loaded_elsewhere: dict[str, tuple[str, str]] = {}
     if Path(db).exists() and not is_empty_file(db):

@@ -15,7 +15,6 @@ from collections import deque
 from collections.abc import Generator, Iterable, Sequence
 from datetime import datetime, timedelta
 
-from distributed import KilledWorker
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
@@ -24,7 +23,7 @@ from extractors.crawl import CrawledDocument, CrawlOutcome, crawl
 from extractors.report import PARSER_VERSION
 from flows import api
 from flows.api import Steps, batch_failure
-from flows.cluster import DaskSettings, extraction_runner
+from flows.cluster import DaskSettings, dask_worker_deaths, extraction_runner
 from flows.pipeline import extraction_code_version
 from flows.plan import Plan, PlannedFile
 from flows.publish import RunInfo, load_into, publish_run
@@ -91,7 +90,7 @@ def extracted_or_failed(future: PrefectFuture, files: Sequence[PlannedFile]) -> 
     """
     try:
         outcome = future.result(raise_on_failure=False)
-    except KilledWorker as exc:
+    except dask_worker_deaths() as exc:
         cause = (f"the {exc.allowed_failures + 1} Dask workers that ran it died, the last {exc.last_worker.address}: "
                  "see its log")
     else:
