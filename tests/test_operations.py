@@ -197,7 +197,8 @@ class TestTheWarehouseFile:
         left.write_bytes(b"half a night")
         Path(f"{left}.wal").write_bytes(b"log")
         assert ingest(str(samples_copy), "--db", str(db)).exit_code == 0
-        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")) == [".w.duckdb.run.lock"]
+        assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")) == [
+            ".w.duckdb.hashes", ".w.duckdb.run.lock"]
 
     @pytest.mark.slow
     def test_readers_get_no_lock_error_when_a_crashed_writer_left_its_log(self, tmp_path, samples_copy):
