@@ -7,8 +7,8 @@ not when the flow is defined, because the nightly deployment reads its Dask addr
 the sources file at each run. Before the first batch, the scheduler and every worker are
 asked whether they can do the work (run the same nianbao code, see the raw files, reach the
 Prefect API, write cached results), so that a misconfigured cluster fails the run at once
-with what to fix instead of failing every file. Dask itself (distributed, prefect-dask: half a
-CPU second) is imported only by a run that uses it, not by every command.
+with what to fix instead of failing every file. Dask itself (distributed, prefect-dask: 0.3-0.5
+CPU s) is imported only by a run that uses it, not by every command.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ def index_path(db: str | Path) -> Path:
 
 
 def rehash_requested() -> bool:
+    """NIANBAO_REHASH set (to anything but 0, false or no): trust no recorded stat, read every file."""
     return os.environ.get(REHASH_VARIABLE, "").strip().lower() not in ("", "0", "false", "no")
 
 
@@ -52,7 +53,7 @@ class FileHashes:
     path: Path
     entries: dict[str, tuple[Stamp, str]] = field(default_factory=dict)
     changed: bool = False
-    #: How many files were hashed (read) and how many were taken from the index, for the log and the tests.
+    #: How many files were read and hashed, and how many hashes were taken from the index.
     hashed: int = 0
     trusted: int = 0
 
