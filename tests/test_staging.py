@@ -12,12 +12,13 @@ import time
 import duckdb
 import pytest
 
-from flows.api import load_and_publish
+from flows.api import ingest, load_and_publish
 from flows.ingest import ingest_flow
 from flows.pipeline import process_batch
 from flows.publish import RunInfo
-from tests.conftest import SAMPLES, copy_samples_as
-from tests.processes import ReaderLoop, WriteLockHolder
+from tests.conftest import ROOT, SAMPLES, copy_samples_as
+from tests.expected import warehouse_state
+from tests.processes import ReaderLoop, WriteLockHolder, wait_for
 from warehouse.staging import WarehouseChanged, publish, stage, staging_path
 from warehouse.store import WarehouseLocked, connect, load_batch
 
@@ -165,3 +166,44 @@ def test_a_run_that_fails_while_loading_closes_its_copy_and_deletes_it(tmp_path)
     os.replace(tmp_path / "other.duckdb", copy)
     with duckdb.connect(str(copy), read_only=True) as conn:
         assert conn.execute("select count(*) from reports").fetchall() == [(0,)]
+
+
+#: `flows.api.ingest` of argv[3] into argv[1] that stops for good once its first batch is loaded, its copy open.
+STALLED_RUN = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from flows.api import Steps, ingest
+
+    class StallAfterOneLoad(Steps):
+        def load(self, staging, batch, run_id):
+            super().load(staging, batch, run_id)
+            Path(sys.argv[2]).touch()
+            time.sleep(600)
+
+    ingest([sys.argv[3]], sys.argv[1], batch_files=1, steps=StallAfterOneLoad())
+""")
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_its_copy_open_leaves_the_warehouse_as_it_was_and_the_next_run_deletes_the_copy(
+        tmp_path, samples_copy):
+    db = tmp_path / "w.duckdb"
+    ingest([samples_copy], db)
+    before = warehouse_state(db)
+    night = tmp_path / "night"
+    copy_samples_as(night / "agency-01", 1)
+    loaded_one = tmp_path / "loaded-one-batch"
+    run = subprocess.Popen([sys.executable, "-c", STALLED_RUN, str(db), str(loaded_one), str(night)], cwd=ROOT)
+    try:
+        wait_for(lambda: loaded_one.exists() or run.poll() is not None, 120, "the run's first load")
+        assert run.poll() is None, "the run ended before its first load"
+        [copy] = tmp_path.glob(".w.duckdb.*.loading")
+        assert os.path.exists(f"{copy}.wal")  # the loaded batch lives in the open copy's log
+    finally:
+        run.kill()
+        run.wait()
+    assert warehouse_state(db) == before
+    summary = ingest([samples_copy, night], db)
+    assert (summary.files_loaded, summary.files_unchanged) == (5, 5)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")) == [".w.duckdb.run.lock"]
+    assert report_count(db) == 10
