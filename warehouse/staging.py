@@ -27,8 +27,9 @@ import duckdb
 from warehouse.store import connect, is_empty_file, open_database
 
 #: DuckDB threads of the connection to a run's copy. A batch's statements are small: a second thread
-#: cost more CPU than it saved (loads of 982 generated reports, with the final checkpoint: 0.53 CPU ms per
-#: file on one thread, 0.83-1.2 on two, wall time lower too), and the flow's other cores extract.
+#: cost more CPU than it saved (loads of 982 generated reports, with their checkpoint: 0.53-0.61 CPU ms
+#: per file on one thread, 0.83-1.22 on two, wall time lower too), and the flow's other cores extract.
+#: The publish's refresh of the analyst tables runs on this thread too.
 COPY_THREADS = 1
 #: The copy's rows are checkpointed (compressed into the file) when this much log has gathered, and at
 #: the publish. Loads of 982 generated reports with their checkpoints: 0.66-0.70 CPU ms per file at
