@@ -12,12 +12,13 @@ start-up not) and over the whole `nianbao ingest` process. The machine's cores a
 with them: N workers cannot go faster than the cores they share with the flow and the server.
 
 With --serial it measures instead, in this process and without Prefect, what a run does outside the
-workers: one worker's extraction of each batch (`process_batch`, CPU seconds), the flow process's load of
-each batch into the run's copy (`connect` + `load_batch`, as the load-batch task does) and the publish
-(stage the copy, `refresh_analyst_tables`, `publish`), on a copy of --base (a warehouse the size the
-loads will meet; empty by default). A batch is pickled after its extraction and unpickled before its load,
-as when it travels from a worker. From them it prints the Amdahl throughput of N workers: a run of F
-files takes serial + extraction / N, where serial is every load and the publish, and each worker task
+workers: one worker's extraction of each batch (`process_batch`, CPU seconds), and the flow process's
+steps as its tasks run them: the stage (copy --base, a warehouse the size the loads will meet, empty by
+default, and open the run's connection to the copy), the load of each batch (`load_into`, on that one
+connection), and the publish (`refresh_analyst_tables`, closing the connection, which checkpoints the
+copy, and the rename). A batch is pickled after its extraction and unpickled before its load, as when
+it travels from a worker. From them it prints the Amdahl throughput of N workers: a run of F files takes
+serial + extraction / N, where serial is the stage, every load and the publish, and each worker task
 also pays --task-overhead seconds (Prefect on a Dask worker).
 
 Run from the project root:  .venv/bin/python benchmarks/dask_scaling.py --count 2000
@@ -52,10 +53,10 @@ import duckdb  # noqa: E402
 
 from corpus.synth import generate  # noqa: E402
 from flows.pipeline import process_batch  # noqa: E402
+from flows.publish import load_into  # noqa: E402
 from warehouse.analyst import refresh_analyst_tables  # noqa: E402
 from warehouse.sql import one_row, scalar  # noqa: E402
-from warehouse.staging import Staging, publish, stage  # noqa: E402
-from warehouse.store import connect, load_batch  # noqa: E402
+from warehouse.staging import Staging, loading, publish, stage  # noqa: E402
 
 BIN = Path(sys.executable).parent
 SERVER_START_TIMEOUT = 180
@@ -165,15 +166,13 @@ def _shipped_batch(batch: list[Path]) -> bytes:
     return pickle.dumps(process_batch([str(p) for p in batch]))
 
 
-def _load_shipped(staging: Staging, shipped: bytes, run_id: str, inner: list[Timed]) -> None:
-    """What the flow process does with a batch: unpickle it and load it into the run's copy."""
-    frames = pickle.loads(shipped)
-    with connect(staging.path) as conn:
-        inner.append(_timed(partial(load_batch, conn, frames, run_id))[1])
+def _load_shipped(staging: Staging, shipped: bytes, run_id: str) -> None:
+    """What the flow process does with a batch: unpickle it and load it into the run's copy (the load-batch task)."""
+    load_into(staging, pickle.loads(shipped), run_id)
 
 
 def serial_part(corpus: Path, work: Path, base: Path | None, task_overhead: float) -> None:
-    """Extraction per batch against the flow process's loads and publish; Amdahl for AMDAHL_WORKERS."""
+    """Extraction per batch against the flow process's stage, loads and publish; Amdahl for AMDAHL_WORKERS."""
     files = [p for p in corpus.rglob("*") if p.is_file() and p.suffix in {".txt", ".html", ".htm", ".docx", ".pdf"}]
     batches = cut_batches(files)
     db = work / "warehouse.duckdb"
@@ -182,47 +181,56 @@ def serial_part(corpus: Path, work: Path, base: Path | None, task_overhead: floa
     run_id = "serial-bench"
     extracted: list[Timed] = []
     loads: list[Timed] = []
-    inner: list[Timed] = []
     staging, staged = _timed(lambda: stage(db, run_id))
     for batch in batches:
         shipped, timed = _timed(partial(_shipped_batch, batch))
         extracted.append(timed)
-        loads.append(_timed(partial(_load_shipped, staging, shipped, run_id, inner))[1])
+        loads.append(_timed(partial(_load_shipped, staging, shipped, run_id))[1])
+    with loading(staging) as conn:
+        duckdb_mb = scalar(conn, "select sum(memory_usage_bytes) from duckdb_memory()") / 1e6
 
-    def finish() -> None:
-        with connect(staging.path) as conn:
+    def checkpoint() -> None:
+        with loading(staging) as conn:
+            conn.execute("checkpoint")
+
+    def publish_run() -> None:
+        with loading(staging) as conn:
             refresh_analyst_tables(conn, run_id)
-        publish(staging)
-    _, published = _timed(finish)
+        publish(staging)  # closes the run's connection (checkpointing what the refresh wrote), renames
+    # The flow checkpoints once, when the publish closes the connection; here the loads' rows are checkpointed
+    # first, apart, so that their compression is counted with the loads rather than with the publish.
+    _, checkpointed = _timed(checkpoint)
+    _, published = _timed(publish_run)
     with duckdb.connect(str(db), read_only=True) as conn:
         reports = scalar(conn, "select count(*) from reports")
     count = len(files)
     extract_cpu = sum(t.cpu for t in extracted) + task_overhead * len(batches)
-    load_cpu, inner_cpu = sum(t.cpu for t in loads), sum(t.cpu for t in inner)
+    # The checkpoint compresses what the loads wrote: counted with them.
+    load_cpu = sum(t.cpu for t in loads) + checkpointed.cpu
+    load_wall = sum(t.wall for t in loads) + checkpointed.wall
     # CPU seconds, not wall: on a shared machine the wall clock says more about the neighbours than the code.
     serial = load_cpu + staged.cpu + published.cpu
     median = statistics.median
     print(f"{count} files in {len(batches)} batches (median {median([len(b) for b in batches]):.0f} files); "
-          f"warehouse after the run: {reports:,} reports")
+          f"warehouse after the run: {reports:,} reports; DuckDB memory before the publish {duckdb_mb:.0f} MB; "
+          f"load average {os.getloadavg()[0]:.1f}")
     print("| CPU seconds (wall) | per batch, median | per file (ms) | whole run |\n|---|---:|---:|---:|")
     print(f"| one worker's extraction (+ {task_overhead} s of task overhead per batch) | "
           f"{median([t.cpu for t in extracted]) + task_overhead:.2f} | {1000 * extract_cpu / count:.2f} | {extract_cpu:.1f} |")
-    print(f"| load in the flow process: connect, load_batch, close | {median([t.cpu for t in loads]):.3f} "
-          f"({median([t.wall for t in loads]):.3f}) | {1000 * load_cpu / count:.2f} | {load_cpu:.1f} ({sum(t.wall for t in loads):.1f}) |")
-    print(f"| of which load_batch on an open connection | {median([t.cpu for t in inner]):.3f} "
-          f"({median([t.wall for t in inner]):.3f}) | {1000 * inner_cpu / count:.2f} | {inner_cpu:.1f} |")
-    print(f"| stage (copy the warehouse) | | | {staged.cpu:.1f} ({staged.wall:.1f}) |")
-    print(f"| publish (refresh the analyst tables, rename) | | | {published.cpu:.1f} ({published.wall:.1f}) |")
-    print(f"extraction / load: {extract_cpu / load_cpu:.1f}x with a connection per batch, "
-          f"{extract_cpu / inner_cpu:.1f}x on one open connection (at least 10x wanted for 8 workers)")
-    print("| workers | this run (CPU-bound s) | files/s | speed-up | a long run, files/s: a connection per batch "
-          "| on one connection |\n|---:|---:|---:|---:|---:|---:|")
+    print(f"| load in the flow process: each batch on the run's connection, and the checkpoint of its rows | "
+          f"{median([t.cpu for t in loads]):.3f} ({median([t.wall for t in loads]):.3f}) | {1000 * load_cpu / count:.2f} "
+          f"| {load_cpu:.2f} ({load_wall:.2f}) |")
+    print(f"| of which the checkpoint of the loaded rows | | {1000 * checkpointed.cpu / count:.2f} "
+          f"| {checkpointed.cpu:.2f} ({checkpointed.wall:.2f}) |")
+    print(f"| stage (copy the warehouse, open the run's connection) | | | {staged.cpu:.2f} ({staged.wall:.2f}) |")
+    print(f"| publish (refresh the analyst tables, close the connection, rename) | | | {published.cpu:.2f} ({published.wall:.2f}) |")
+    print(f"extraction / load: {extract_cpu / load_cpu:.1f}x (at least 10x wanted for 8 workers)")
+    print("| workers | this run (CPU-bound s) | files/s | speed-up | a long run, files/s |\n|---:|---:|---:|---:|---:|")
     for n in AMDAHL_WORKERS:
         seconds = serial + extract_cpu / n
         # A long run: the stage and the publish amortised, each file costs its load plus 1/N of its extraction.
-        per_batch, one = (count / (load + extract_cpu / n) for load in (load_cpu, inner_cpu))
         print(f"| {n} | {seconds:.1f} | {count / seconds:.1f} | {(serial + extract_cpu) / seconds:.2f}x "
-              f"| {per_batch:.0f} | {one:.0f} |")
+              f"| {count / (load_cpu + extract_cpu / n):.0f} |")
 
 
 def main() -> None:

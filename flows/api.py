@@ -137,6 +137,9 @@ def load_and_publish(db: str | Path, loads: Iterable[LoadBatch], *, run: RunInfo
     the run and publish the copy with one rename. When anything fails, the copy is deleted and nothing is
     published. Each batch is dropped once loaded, so `loads` can be a generator of any length.
 
+    The copy is opened once, at the stage, and its connection kept by this process for every load and
+    the publish, which closes it; deleting a failed run's copy closes it too (warehouse/staging.py).
+
     Hold the warehouse's run lock (warehouse/run_lock.py) around it, as `ingest` does.
     """
     steps = steps or Steps()

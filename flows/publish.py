@@ -12,8 +12,8 @@ from datetime import datetime
 from pathlib import Path
 
 from warehouse.analyst import refresh_analyst_tables
-from warehouse.staging import Staging, publish
-from warehouse.store import LoadBatch, connect, load_batch, record_fetches, record_run
+from warehouse.staging import Staging, loading, publish
+from warehouse.store import LoadBatch, load_batch, record_fetches, record_run
 
 
 @dataclass(frozen=True)
@@ -27,15 +27,15 @@ class RunInfo:
 
 
 def load_into(staging: Staging, batch: LoadBatch, run_id: str) -> None:
-    """One batch into the copy, in one transaction."""
-    with connect(staging.path) as conn:
+    """One batch into the copy, in one transaction, on the run's open connection to it (opened once per run)."""
+    with loading(staging) as conn:
         load_batch(conn, batch, run_id)
 
 
 def publish_run(staging: Staging, run: RunInfo, started_at: datetime, status: str, counts: dict[str, int],
                 fetches: list[dict]) -> None:
     """Record the run and its crawl fetches in the copy, then swap the copy in for the published file."""
-    with connect(staging.path) as conn:
+    with loading(staging) as conn:
         refresh_analyst_tables(conn, run.id)
         record_fetches(conn, fetches)
         record_run(conn, run.id, run.attempt, run.name, started_at, status, counts)

@@ -5,6 +5,11 @@ persisted under a key of their files' hashes and the code version, so that Retry
 run extracts only what had not completed. Batches run on the flow's own threads or on a Dask
 cluster (flows/cluster.py); either way only the flow's process writes DuckDB. The steps that
 touch the warehouse are retried while another writer holds it.
+
+The stage, load-batch and publish tasks are called, never submitted, so they run in the flow's
+process, where the run's one connection to its copy of the warehouse is kept from the stage to the
+publish (warehouse/staging.py's `loading`). They pass the run's `Staging`, plain data; the connection
+never becomes a task parameter, which Prefect would have to hash or serialise.
 """
 
 from __future__ import annotations
@@ -78,6 +83,7 @@ def extract_batch(files: list[PlannedFile]) -> LoadBatch:
 
 crawl_source = task(name="crawl-source", cache_policy=NO_CACHE)(crawl)
 stage_warehouse = task(name="stage-warehouse", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)(stage)
+# A task per batch, so that each load shows in the UI; its parameters are not hashed (NO_CACHE) or kept.
 load_into_staging = task(name="load-batch", cache_policy=NO_CACHE, persist_result=False)(load_into)
 publish_warehouse = task(name="publish-warehouse", cache_policy=NO_CACHE, retry_condition_fn=_warehouse_busy)(publish_run)
 

@@ -1,18 +1,24 @@
-"""A night is loaded into a copy and published with one rename: readers never wait, never see half a night."""
+"""A night is loaded into a copy and published with one rename: readers never wait, never see half a night.
+The run opens its copy once and keeps it open until the publish, or the failure that deletes it."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import textwrap
 import time
 
+import duckdb
 import pytest
 
+from flows.api import ingest, load_and_publish
 from flows.ingest import ingest_flow
 from flows.pipeline import process_batch
-from tests.conftest import SAMPLES, copy_samples_as
-from tests.processes import ReaderLoop, WriteLockHolder
+from flows.publish import RunInfo
+from tests.conftest import ROOT, SAMPLES, copy_samples_as
+from tests.expected import warehouse_state
+from tests.processes import ReaderLoop, WriteLockHolder, wait_for
 from warehouse.staging import WarehouseChanged, publish, stage, staging_path
 from warehouse.store import WarehouseLocked, connect, load_batch
 
@@ -118,3 +124,86 @@ def test_a_reader_during_a_night_sees_the_state_before_or_after_it_never_between
     assert (before[0], after[0]) == (5, 105)
     assert set(answers) == {before, after}
     assert answers == sorted(answers, key=lambda answer: answer == after)
+
+
+@pytest.mark.usefixtures("prefect_server")
+def test_a_run_opens_its_copy_once_for_all_its_batches(tmp_path, samples_copy, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    assert ingest_flow(paths=[str(samples_copy)], db=str(db), return_state=True).is_completed()
+    night = tmp_path / "night"
+    copy_samples_as(night / "agency-01", 1)
+    opened: list[str] = []
+    real_connect = duckdb.connect
+
+    def counting_connect(database=":memory:", *args, **kwargs):
+        opened.append(str(database))
+        return real_connect(database, *args, **kwargs)
+
+    monkeypatch.setattr(duckdb, "connect", counting_connect)
+    state = ingest_flow(paths=[str(samples_copy), str(night)], db=str(db), batch_files=1, return_state=True)
+    assert state.is_completed(), state.message
+    assert state.result().files_loaded == 5  # five batches of one file, each a load-batch task
+    run_id = str(state.state_details.flow_run_id)
+    assert opened.count(str(staging_path(db, run_id))) == 1  # at the stage; the loads and the publish reuse it
+    assert report_count(db) == 10
+    assert not staging_path(db, run_id).exists()
+
+
+def test_a_run_that_fails_while_loading_closes_its_copy_and_deletes_it(tmp_path):
+    db = tmp_path / "w.duckdb"
+
+    def loads():
+        yield process_batch(SAMPLE_PATHS)
+        raise RuntimeError("the next batch could not be read")
+
+    with pytest.raises(RuntimeError, match="could not be read"):
+        load_and_publish(db, loads(), run=RunInfo("run-1"))
+    copy = staging_path(db, "run-1")
+    assert not copy.exists() and not db.exists()
+    # DuckDB refuses a read-only connection to a file this process still holds open for writing.
+    with connect(tmp_path / "other.duckdb"):
+        pass
+    os.replace(tmp_path / "other.duckdb", copy)
+    with duckdb.connect(str(copy), read_only=True) as conn:
+        assert conn.execute("select count(*) from reports").fetchall() == [(0,)]
+
+
+#: `flows.api.ingest` of argv[3] into argv[1] that stops for good once its first batch is loaded, its copy open.
+STALLED_RUN = textwrap.dedent("""
+    import sys, time
+    from pathlib import Path
+    from flows.api import Steps, ingest
+
+    class StallAfterOneLoad(Steps):
+        def load(self, staging, batch, run_id):
+            super().load(staging, batch, run_id)
+            Path(sys.argv[2]).touch()
+            time.sleep(600)
+
+    ingest([sys.argv[3]], sys.argv[1], batch_files=1, steps=StallAfterOneLoad())
+""")
+
+
+@pytest.mark.slow
+def test_a_run_killed_with_its_copy_open_leaves_the_warehouse_as_it_was_and_the_next_run_deletes_the_copy(
+        tmp_path, samples_copy):
+    db = tmp_path / "w.duckdb"
+    ingest([samples_copy], db)
+    before = warehouse_state(db)
+    night = tmp_path / "night"
+    copy_samples_as(night / "agency-01", 1)
+    loaded_one = tmp_path / "loaded-one-batch"
+    run = subprocess.Popen([sys.executable, "-c", STALLED_RUN, str(db), str(loaded_one), str(night)], cwd=ROOT)
+    try:
+        wait_for(lambda: loaded_one.exists() or run.poll() is not None, 120, "the run's first load")
+        assert run.poll() is None, "the run ended before its first load"
+        [copy] = tmp_path.glob(".w.duckdb.*.loading")
+        assert os.path.exists(f"{copy}.wal")  # the loaded batch lives in the open copy's log
+    finally:
+        run.kill()
+        run.wait()
+    assert warehouse_state(db) == before
+    summary = ingest([samples_copy, night], db)
+    assert (summary.files_loaded, summary.files_unchanged) == (5, 5)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")) == [".w.duckdb.run.lock"]
+    assert report_count(db) == 10

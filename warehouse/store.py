@@ -33,8 +33,8 @@ FILE_SCHEMA = loaded_schema("ingest_files")
 DEFAULT_MEMORY_LIMIT = "256MB"
 MEMORY_LIMIT_VARIABLE = "NIANBAO_DUCKDB_MEMORY_LIMIT"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
-#: Warehouse files (path, inode) whose schema and views this process has already made: a run connects
-#: once per batch, and re-creating the views costs ~0.2 s each time.
+#: Warehouse files (path, inode) whose schema and views this process has already made: a writer that opens
+#: the same file again skips re-creating the views, which costs ~0.2 s each time.
 _ENSURED: set[tuple[str, int]] = set()
 
 
@@ -90,6 +90,15 @@ def is_empty_file(path: str | Path) -> bool:
 @contextmanager
 def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """A connection that says who holds the file when it is locked; the schema is ensured for writers."""
+    conn = open_database(db_path, read_only=read_only)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def open_database(db_path: str | Path, *, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """What `connect` yields, for a caller that keeps the connection open (a run's copy: warehouse/staging.py)."""
     path = str(db_path)
     if read_only and not Path(path).exists():
         raise FileNotFoundError(f"{path}: no such warehouse; run `nianbao ingest` first")
@@ -108,9 +117,10 @@ def connect(db_path: str | Path, *, read_only: bool = False) -> Iterator[duckdb.
         if not read_only:
             conn.execute(f"set memory_limit = '{memory_limit()}'")
             _ensure_once(conn, path)
-        yield conn
-    finally:
+    except BaseException:
         conn.close()
+        raise
+    return conn
 
 
 def memory_limit() -> str:
@@ -239,7 +249,8 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
     files = batch.files.with_columns(run_id=pl.lit(run_id, pl.String), updated_at=pl.lit(now))
     frames = {"_reports": reports, "_facts": batch.facts, "_checks": batch.checks, "_files": files}
     for name, frame in frames.items():
-        conn.register(name, frame.to_arrow())
+        # Arrow's string views, as polars holds its strings: no copy into Arrow's older string layout.
+        conn.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
     try:
         conn.execute("begin transaction")
         try:
