@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import hashlib
 import json
 import os
 import socket
@@ -30,6 +31,7 @@ from pathlib import Path
 from flows.settings import apply_prefect_defaults
 
 CHECK_EVERY_SECONDS = 1.0
+BLOCKS_REGISTERED = "blocks-registered"  # the key of the last block registration
 
 
 class Activity:
@@ -161,23 +163,42 @@ class AfterStartup:
         await self.app(scope, receive, send_noting_startup)
 
 
-async def register_block_types_when_unused(activity: Activity, leases: Path) -> None:
+def block_registration_key() -> str:
+    """What the block types Prefect registers depend on: its version, the database, the installed collections."""
+    from importlib.metadata import entry_points
+
+    import prefect
+    from prefect.settings import PREFECT_API_DATABASE_CONNECTION_URL
+
+    collections = sorted(f"{point.name}={point.value} {point.dist.version if point.dist else ''}"
+                         for point in entry_points(group="prefect.collections"))
+    key = [prefect.__version__, str(PREFECT_API_DATABASE_CONNECTION_URL.value()), collections]
+    return hashlib.sha256(json.dumps(key).encode()).hexdigest()  # a hash: the URL may hold a password
+
+
+async def register_block_types_when_unused(activity: Activity, leases: Path, done: Path) -> None:
     """Prefect's block registration (the block catalogue of the UI: about 1 CPU s on a new database), done
-    as soon as no command is using the server, rather than before the server answers the first one."""
-    while not unused(activity, leases):
-        await asyncio.sleep(CHECK_EVERY_SECONDS)
+    as soon as no command is using the server, rather than before the server answers the first one; and
+    only once for the same Prefect, database and collections (`done` remembers it) if the types are there."""
     from prefect.server.database import provide_database_interface
     from prefect.server.models.block_registration import run_block_auto_registration
+    from sqlalchemy import func, select
 
-    started = time.process_time()
+    while not unused(activity, leases):
+        await asyncio.sleep(CHECK_EVERY_SECONDS)
+    started, key, db = time.process_time(), block_registration_key(), provide_database_interface()
     try:
-        async with await provide_database_interface().session() as session:
+        async with await db.session() as session:
+            if done.exists() and done.read_text() == key and await session.scalar(
+                    select(func.count()).select_from(db.BlockType)):
+                return
             await run_block_auto_registration(session=session)
     except Exception:  # the server still serves flow runs; the log says what went wrong
         traceback.print_exc()
         print("registering Prefect's block types failed (the UI's block catalogue may lack some): see above; "
               "`prefect block register` or a restart of the server tries again", flush=True)
         return
+    done.write_text(key)
     print(f"registered Prefect's block types ({time.process_time() - started:.2f} CPU s)", flush=True)
 
 
@@ -206,18 +227,9 @@ def _remove_state_if_mine(state_file: Path) -> None:
         pass
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--fd", type=int, required=True, help="the listening socket, bound by the starter")
-    parser.add_argument("--state-dir", type=Path, required=True)
-    parser.add_argument("--idle-seconds", type=float, required=True)
-    args = parser.parse_args()
-    started = time.monotonic()
-    apply_prefect_defaults()
-    sock = socket.socket(fileno=args.fd)
-    os.environ["PREFECT_UI_API_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
-
-    leases = args.state_dir / "leases"
+def serve(sock: socket.socket, state_dir: Path, idle_seconds: float, started: float) -> None:
+    """Migrate (in the child), import, start Prefect's app and serve until idle."""
+    leases = state_dir / "leases"
     migrated = migrate_alongside()
 
     import uvicorn
@@ -233,14 +245,26 @@ def main() -> None:
               f"{time.process_time():.2f} CPU s here, {migration_cpu or 0.0:.2f} in the child that migrated the "
               "database", flush=True)
         if PREFECT_API_BLOCKS_REGISTER_ON_START in updates:
-            await register_block_types_when_unused(activity, leases)
+            await register_block_types_when_unused(activity, leases, state_dir / BLOCKS_REGISTERED)
 
     server = uvicorn.Server(uvicorn.Config(AfterStartup(activity, after_startup), lifespan="on", log_level="warning"))
-    watcher = threading.Thread(target=_stop_when_idle, daemon=True, args=(server, activity, leases, args.idle_seconds))
-    watcher.start()
+    threading.Thread(target=_stop_when_idle, daemon=True, args=(server, activity, leases, idle_seconds)).start()
+    with temporary_settings(updates=updates):  # Prefect's start-up reads them from the context
+        server.run(sockets=[sock])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--fd", type=int, required=True, help="the listening socket, bound by the starter")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--idle-seconds", type=float, required=True)
+    args = parser.parse_args()
+    started = time.monotonic()
+    apply_prefect_defaults()
+    sock = socket.socket(fileno=args.fd)
+    os.environ["PREFECT_UI_API_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
     try:
-        with temporary_settings(updates=updates):  # Prefect's start-up reads them from the context
-            server.run(sockets=[sock])
+        serve(sock, args.state_dir, args.idle_seconds, started)
     finally:
         _remove_state_if_mine(args.state_dir / "server.json")
 
