@@ -111,8 +111,12 @@ def _run(script: str, home: Path, **env: str) -> subprocess.CompletedProcess:
 
 
 def _schema(database: Path) -> tuple[list[tuple], list[tuple]]:
+    """Every table and index with its definition, and the alembic revision. A definition's lines are sorted:
+    Prefect's own migrations write a rebuilt table's constraints in no fixed order from one run to the next."""
     with sqlite3.connect(database) as conn:
-        objects = conn.execute("select type, name, tbl_name, sql from sqlite_master order by type, name").fetchall()
+        objects = [(kind, name, table, sorted(line.strip().rstrip(",") for line in (sql or "").splitlines()))
+                   for kind, name, table, sql in conn.execute("select type, name, tbl_name, sql from sqlite_master "
+                                                              "order by type, name")]
         return objects, conn.execute("select version_num from alembic_version").fetchall()
 
 
