@@ -66,8 +66,9 @@ def test_the_task_after_startup_starts_once_the_app_has_started_and_not_for_requ
     assert events == ["app http", "app lifespan", "lifespan.startup.complete", "task"]
 
 
-def test_an_ingest_refused_for_its_usage_started_the_server_first_and_drops_its_lease(tmp_path, monkeypatch):
-    """The server boots while the command checks its usage; a refused command leaves it to the next one."""
+@pytest.fixture
+def fake_start(tmp_path, monkeypatch) -> tuple[Path, list[LocalServer]]:
+    """find_or_start taking its lease as the real one does, without starting a server; the servers it gave."""
     directory = tmp_path / "nianbao-server"
     (directory / LEASES).mkdir(parents=True)
     started: list[LocalServer] = []
@@ -80,13 +81,29 @@ def test_an_ingest_refused_for_its_usage_started_the_server_first_and_drops_its_
 
     monkeypatch.setattr(local_server, "api_url_set_elsewhere", lambda: False)
     monkeypatch.setattr(local_server, "find_or_start", find_or_start)
-    sources = tmp_path / "sources.toml"
-    sources.write_text("[[sources]]\nkind = \"nonsense\"\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["ingest", "--sources", str(sources), "--db", str(tmp_path / "w.duckdb")])
+    return directory, started
+
+
+def test_an_ingest_refused_for_its_dask_options_started_the_server_first_and_drops_its_lease(tmp_path, fake_start):
+    """The server boots while the command checks Dask (importing it); a refused command leaves it to the next one."""
+    directory, started = fake_start
+    result = CliRunner().invoke(app, ["ingest", "--dask-address", "tls://127.0.0.1:8786",
+                                      "--db", str(tmp_path / "w.duckdb")])
     assert result.exit_code == 2, result.output
-    assert "error" in result.output and str(sources.name) in result.output
+    assert "only tcp:// scheduler addresses are supported" in result.output
     assert len(started) == 1
     assert list((directory / LEASES).iterdir()) == []
+
+
+def test_a_bad_sources_file_or_warehouse_starts_no_server(tmp_path, fake_start):
+    _, started = fake_start
+    sources = tmp_path / "sources.toml"
+    sources.write_text("[[sources]\n", encoding="utf-8")
+    assert CliRunner().invoke(app, ["ingest", "--sources", str(sources), "--db", str(tmp_path / "w.duckdb")]).exit_code == 2
+    not_a_warehouse = tmp_path / "notes.duckdb"
+    not_a_warehouse.write_text("not a database", encoding="utf-8")
+    assert CliRunner().invoke(app, ["ingest", str(SAMPLES), "--db", str(not_a_warehouse)]).exit_code == 2
+    assert started == []
 
 
 MIGRATE_IN_A_CHILD = textwrap.dedent("""
