@@ -105,13 +105,13 @@ def build_app():
 def migrate_alongside() -> Callable[[], float | None]:
     """Migrate Prefect's database in a forked child while this process goes on importing Prefect's API.
 
-    A new database goes through Prefect's alembic migrations, about 100 of them (3 CPU s, the largest
+    A new database goes through Prefect's alembic migrations, about 110 of them (3 CPU s, the largest
     part of a first start); in a child they run on the other core while this process imports the rest
     of Prefect's server. The fork comes after the imports both need (settings, the database layer),
-    before any thread or connection exists. Prefect's own start-up then finds the database up to date
-    (a check of a tenth of a second). Returns the wait for the child, which gives the child's CPU
-    seconds (None: no migration, the user turned them off), or raises SystemExit when the migrations
-    failed (their traceback is in the log).
+    before any thread or connection exists. The child runs what Prefect's start-up would (`create_db`),
+    which is then told not to (`settings_for_the_start_up`). Returns the wait for the child, which gives
+    the child's CPU seconds (None: no migration, the user turned them off), or raises SystemExit when the
+    migrations failed (their traceback is in the log).
     """
     from prefect.server.database import provide_database_interface
     from prefect.settings import get_current_settings
@@ -205,7 +205,7 @@ async def register_block_types_when_unused(activity: Activity, leases: Path, don
 def settings_for_the_start_up(migrated: bool) -> dict:
     """Prefect's settings for its start-up, without what this process does otherwise: the migrations (done
     by the child), the block registration (done later), and the load of every installed Prefect collection
-    (prefect-dask: Dask and numpy, about 1 CPU s) that Prefect's memo of that registration makes even when
+    (prefect-dask: Dask, distributed, numpy: about 0.6 CPU s) that Prefect's memo of that registration makes even when
     the registration is off. The block registration is left alone when the user turned it off."""
     from prefect.settings import (
         PREFECT_API_BLOCKS_REGISTER_ON_START,
