@@ -205,8 +205,9 @@ async def register_block_types_when_unused(activity: Activity, leases: Path, don
 def settings_for_the_start_up(migrated: bool) -> dict:
     """Prefect's settings for its start-up, without what this process does otherwise: the migrations (done
     by the child), the block registration (done later), and the load of every installed Prefect collection
-    (prefect-dask: Dask, distributed, numpy: about 0.6 CPU s) that Prefect's memo of that registration makes even when
-    the registration is off. The block registration is left alone when the user turned it off."""
+    (prefect-dask: Dask, distributed, numpy; about 0.6 CPU s) that Prefect's memo of that registration
+    makes even when the registration is off. The block registration is left alone when the user turned
+    it off."""
     from prefect.settings import (
         PREFECT_API_BLOCKS_REGISTER_ON_START,
         PREFECT_API_DATABASE_MIGRATE_ON_START,
