@@ -8,9 +8,12 @@ Runs `nianbao ingest` as a user does: its own process, no PREFECT_API_URL, a thr
 - restart: `nianbao server stop`, then five files into a new warehouse, starting the server again on
   the Prefect database the first run migrated (what a command pays after the idle timeout);
 - with --reingest DIR: DIR ingested once (not timed), then --repeats unchanged re-ingests of it.
-For each: wall seconds, CPU seconds of the ingest process and of the server over the run, and the
-flow run's own seconds (the runs table's started_at..finished_at). Also the CPU seconds of the
-imports alone (`import flows.cli, flows.ingest`). The server is stopped at the end.
+For each: wall seconds, CPU seconds of the ingest process and of the server over the run (the child
+that migrates Prefect's database included), the flow run's own seconds (the runs table's
+started_at..finished_at) and the load average when it started. For a run that started the server, its
+log says when it answered and where its CPU went (the server before the fork, the migrations in the
+child); the block registration it does once the first command is over is reported apart. Also the
+CPU seconds of the imports alone (`import flows.cli, flows.ingest`). The server is stopped at the end.
 
 Run from the project root:  .venv/bin/python benchmarks/startup.py [--reingest DIR] [--json out.json]
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -34,7 +38,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from flows.local_server import read_state  # noqa: E402
+from flows.local_server import LOG_FILE, read_state  # noqa: E402
 from warehouse.sql import one_row  # noqa: E402
 
 SAMPLES = ROOT / "flows" / "samples"
@@ -46,13 +50,42 @@ def environment(home: Path) -> dict[str, str]:
     return env | {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
 
 
+SERVING = re.compile(r"started in ([0-9.]+) s: ([0-9.]+) CPU s here, ([0-9.]+) in the child")
+FORKED = re.compile(r"forked after ([0-9.]+) CPU s")
+BLOCKS = re.compile(r"registered Prefect's block types \(([0-9.]+) CPU s\)")
+
+
 def process_cpu(pid: int | None) -> float:
-    """utime + stime of a process that is not our child (the server), 0 when there is none."""
+    """CPU seconds of a process that is not our child (the server) and of the children it reaped (the
+    migrations), 0 when there is none."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, TypeError):
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / TICKS
+    return sum(int(field) for field in fields[11:15]) / TICKS
+
+
+def server_start(log: Path) -> dict:
+    """What the server's log says about its start: seconds until it answered, its CPU seconds until then
+    (before the fork of the migrations, in all, and in the child that migrated the database)."""
+    text = log.read_text(encoding="utf-8", errors="replace")
+    serving, forked = SERVING.findall(text), FORKED.findall(text)
+    if not serving:
+        return {}
+    wall, here, child = map(float, serving[-1])
+    return {"server_answered_after_s": wall, "server_cpu_before_fork_s": float(forked[-1]) if forked else None,
+            "server_start_cpu_s": here, "migrations_cpu_s": child}
+
+
+def deferred_block_registration(log: Path, timeout: float = 120.0) -> float | None:
+    """CPU seconds of the block registration the server does once the first command is over."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = BLOCKS.findall(log.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return float(found[-1])
+        time.sleep(0.5)
+    return None
 
 
 def children_cpu() -> float:
@@ -71,6 +104,7 @@ def timed(label: str, command: list[str], home: Path, db: Path) -> dict:
     server_dir = home / "nianbao-server"
     before = read_state(server_dir) if server_dir.exists() else None
     server_before = process_cpu(before.pid if before else None)
+    load = os.getloadavg()[0]
     cpu_before, started = children_cpu(), time.perf_counter()
     run = subprocess.run(command, cwd=ROOT, env=environment(home), capture_output=True, text=True)
     wall = time.perf_counter() - started
@@ -80,9 +114,10 @@ def timed(label: str, command: list[str], home: Path, db: Path) -> dict:
     if state is None:
         raise SystemExit(f"{label}: no local server is recorded in {server_dir} after the command")
     server_cpu = process_cpu(state.pid) - (server_before if before and before.pid == state.pid else 0.0)
+    started_server = "starting nianbao's local Prefect server" in run.stderr
     return {"run": label, "wall_s": round(wall, 2), "ingest_cpu_s": round(children_cpu() - cpu_before, 2),
-            "server_cpu_s": round(server_cpu, 2), "flow_s": round(flow_seconds(db), 2),
-            "started_server": "starting nianbao's local Prefect server" in run.stderr}
+            "server_cpu_s": round(server_cpu, 2), "flow_s": round(flow_seconds(db), 2), "load_1min": load,
+            "started_server": started_server} | (server_start(server_dir / LOG_FILE) if started_server else {})
 
 
 def ingest_command(paths: Path, db: Path) -> list[str]:
@@ -100,7 +135,7 @@ def import_cpu(home: Path) -> float:
 
 
 def summary(rows: list[dict]) -> dict:
-    keys = ("wall_s", "ingest_cpu_s", "server_cpu_s", "flow_s")
+    keys = ("wall_s", "ingest_cpu_s", "server_cpu_s", "flow_s", "load_1min")
     return {key: {"min": min(r[key] for r in rows), "median": statistics.median(r[key] for r in rows)} for key in keys}
 
 
@@ -116,6 +151,7 @@ def main() -> None:
     try:
         result["import_cpu_s"] = import_cpu(home)
         rows = [timed("first (starts the server)", ingest_command(SAMPLES, work / "w0.duckdb"), home, work / "w0.duckdb")]
+        result["deferred_block_registration_cpu_s"] = deferred_block_registration(home / "nianbao-server" / LOG_FILE)
         for n in range(1, args.repeats + 1):
             db = work / f"w{n}.duckdb"
             rows.append(timed("warm, five new files", ingest_command(SAMPLES, db), home, db))

@@ -182,8 +182,8 @@ def _announce_start(server) -> None:
 
 
 def _local_server_started_early():
-    """nianbao's local Prefect server, found or starting (it boots while this command imports the flow),
-    unless PREFECT_API_URL may point elsewhere."""
+    """nianbao's local Prefect server, found or starting (it boots while this command checks Dask and imports
+    the flow), unless PREFECT_API_URL may point elsewhere."""
     from flows.local_server import UnsafeStateDir, api_url_set_elsewhere, find_or_start
 
     if api_url_set_elsewhere():
@@ -194,28 +194,42 @@ def _local_server_started_early():
         raise _fail("error", exc, 2) from exc
 
 
+def _check_sources(sources: Path | None, source_kinds: list[str] | None) -> None:
+    """Refuse a sources file that cannot work (exit code 2)."""
+    if not sources:
+        return
+    from flows.sources import SourcesFileError, load_exclude, load_sources
+
+    try:
+        listed = load_sources(sources)
+        load_exclude(sources)
+    except SourcesFileError as exc:
+        raise _fail("error", exc, 2) from exc
+    if source_kinds and not any(source.kind in source_kinds for source in listed):
+        raise _fail("error", f"{sources}: no [[sources]] entry of kind {' or '.join(source_kinds)}", 2)
+
+
 def _run_ingest(paths: list[Path] | None, db: Path, sources: Path | None, batch_files: int,
                 source_kinds: list[str] | None, batch_mb: int, dask_address: str | None,
                 workers: int | None, exclude: list[str] | None = None) -> None:
-    from flows.local_server import ServerDidNotStart, prefect_api
-    from flows.sources import SourcesFileError, load_exclude, load_sources
-    from flows.summary import IngestSummary
+    from flows.local_server import ServerDidNotStart, prefect_api, release_lease
 
-    if sources:
-        try:
-            listed = load_sources(sources)
-            load_exclude(sources)
-        except SourcesFileError as exc:
-            raise _fail("error", exc, 2) from exc
-        if source_kinds and not any(source.kind in source_kinds for source in listed):
-            raise _fail("error", f"{sources}: no [[sources]] entry of kind {' or '.join(source_kinds)}", 2)
+    _check_sources(sources, source_kinds)
     _check_warehouse(db)
-    dask_address = _checked_dask_address(dask_address, workers, sources)
+    # The cheap checks passed (their bad usage starts no server): the server boots while this command checks
+    # Dask (importing it) and imports the flow. A command refused for Dask leaves it running for the next one.
+    server = _local_server_started_early()
+    try:
+        dask_address = _checked_dask_address(dask_address, workers, sources)
+    except typer.Exit:
+        if server:
+            release_lease(server.directory)
+        raise
     command = "nianbao crawl" if source_kinds == ["crawl"] else "nianbao ingest"
-    server = _local_server_started_early()  # after the checks: bad usage starts none; before the flow's imports
     from prefect.states import State
 
     from flows.ingest import ingest_flow
+    from flows.summary import IngestSummary
 
     try:
         with prefect_api(server, announce=_announce_start):

@@ -293,13 +293,17 @@ def _log_tail(directory: Path, lines: int = 20) -> str:
 
 
 def _stop_process(pid: int, timeout: float = 15.0) -> None:
-    """SIGTERM (the server stops cleanly), then SIGKILL if it is still there after `timeout`."""
+    """SIGTERM (the server stops cleanly), then SIGKILL if it is still there after `timeout`. To its process
+    group (the server leads its own session): a child migrating the database stops with it."""
     deadline = time.monotonic() + timeout
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return
+            os.killpg(pid, sig)
+        except ProcessLookupError:  # not a group leader (never so when nianbao started it): the process alone
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                return
         while is_running(pid) and (sig == signal.SIGKILL or time.monotonic() < deadline):
             time.sleep(0.05)
         if not is_running(pid):

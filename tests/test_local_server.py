@@ -20,8 +20,8 @@ from typer.testing import CliRunner
 
 from flows import local_server
 from flows.cli import app
-from flows.local_server import LEASES, STATE_FILE, ServerState, read_state, state_dir
-from flows.server_process import Activity, idle_for, live_leases
+from flows.local_server import LEASES, LOG_FILE, STATE_FILE, ServerState, read_state, state_dir
+from flows.server_process import BLOCKS_REGISTERED, Activity, idle_for, live_leases
 from flows.settings import SERVER_IDLE_VARIABLE, server_idle_seconds
 from tests.conftest import ROOT, SAMPLES
 from tests.processes import wait_for
@@ -196,6 +196,19 @@ class TestTheReusedServer:
         status = nianbao(home, "server", "status")
         assert status.returncode == 0
         assert f"running, answering: process {state.pid}, UI {state.ui_url}," in " ".join(status.stdout.split())
+
+    def test_the_new_database_was_migrated_in_a_child_and_block_types_registered_once_the_command_ended(
+            self, running):
+        home, state = running
+        directory = home.resolve() / "nianbao-server"
+        log = directory / LOG_FILE
+        wait_for(lambda: (directory / BLOCKS_REGISTERED).exists(), 180, "the block types to be registered")
+        text = log.read_text()
+        assert "migrating Prefect's database in a child process (forked after" in text
+        assert f"serving on 127.0.0.1:{state.port}, started in" in text
+        assert text.count("registered Prefect's block types (") == 1
+        block_types = {block_type["slug"] for block_type in api_post(state, "/block_types/filter", {})}
+        assert {"secret", "local-file-system", "webhook"} <= block_types
 
     def test_a_state_file_copied_into_another_prefect_home_is_not_reused(self, running, tmp_path):
         home, state = running

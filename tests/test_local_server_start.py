@@ -1,0 +1,170 @@
+"""How nianbao's local Prefect server starts cheaply: a new database migrated by a forked child the way
+Prefect migrates it, Prefect's own start-up told what not to do again, block types registered once no
+command uses the server, and `nianbao ingest` starting the server before it checks its usage."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flows import local_server
+from flows.cli import app
+from flows.local_server import LEASES, LocalServer, ServerState
+from flows.server_process import AfterStartup, settings_for_the_start_up
+from tests.conftest import ROOT, SAMPLES
+from tests.test_local_server import nianbao
+
+
+def test_prefect_is_told_to_skip_what_the_server_does_itself():
+    from prefect.settings import (
+        PREFECT_API_BLOCKS_REGISTER_ON_START,
+        PREFECT_API_DATABASE_MIGRATE_ON_START,
+        PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION,
+        temporary_settings,
+    )
+
+    with temporary_settings(updates={PREFECT_API_BLOCKS_REGISTER_ON_START: True}):
+        assert settings_for_the_start_up(migrated=True) == {
+            PREFECT_API_DATABASE_MIGRATE_ON_START: False, PREFECT_API_BLOCKS_REGISTER_ON_START: False,
+            PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION: False}
+    with temporary_settings(updates={PREFECT_API_BLOCKS_REGISTER_ON_START: False}):  # the user's choice stays
+        assert settings_for_the_start_up(migrated=True) == {PREFECT_API_DATABASE_MIGRATE_ON_START: False}
+        assert settings_for_the_start_up(migrated=False) == {}
+
+
+def test_the_task_after_startup_starts_once_the_app_has_started_and_not_for_requests():
+    events: list[str] = []
+
+    async def app(scope, receive, send):
+        events.append(f"app {scope['type']}")
+        if scope["type"] == "lifespan":
+            await send({"type": "lifespan.startup.complete"})
+
+    async def task():
+        events.append("task")
+
+    async def sent(message):
+        events.append(message["type"])
+
+    async def run() -> None:
+        wrapped = AfterStartup(app, task)
+        await wrapped({"type": "http"}, None, sent)
+        assert wrapped.running is None
+        await wrapped({"type": "lifespan"}, None, sent)
+        assert wrapped.running is not None
+        await wrapped.running
+
+    asyncio.run(run())
+    assert events == ["app http", "app lifespan", "lifespan.startup.complete", "task"]
+
+
+@pytest.fixture
+def fake_start(tmp_path, monkeypatch) -> tuple[Path, list[LocalServer]]:
+    """find_or_start taking its lease as the real one does, without starting a server; the servers it gave."""
+    directory = tmp_path / "nianbao-server"
+    (directory / LEASES).mkdir(parents=True)
+    started: list[LocalServer] = []
+
+    def find_or_start(announce=None):
+        local_server.take_lease(directory)
+        started.append(LocalServer(ServerState(pid=1, port=1, uid=os.getuid(), prefect_home=str(tmp_path),
+                                               idle_seconds=60.0, started_at=0.0), directory, started=True))
+        return started[-1]
+
+    monkeypatch.setattr(local_server, "api_url_set_elsewhere", lambda: False)
+    monkeypatch.setattr(local_server, "find_or_start", find_or_start)
+    return directory, started
+
+
+def test_an_ingest_refused_for_its_dask_options_started_the_server_first_and_drops_its_lease(tmp_path, fake_start):
+    """The server boots while the command checks Dask (importing it); a refused command leaves it to the next one."""
+    directory, started = fake_start
+    result = CliRunner().invoke(app, ["ingest", "--dask-address", "tls://127.0.0.1:8786",
+                                      "--db", str(tmp_path / "w.duckdb")])
+    assert result.exit_code == 2, result.output
+    assert "only tcp:// scheduler addresses are supported" in result.output
+    assert len(started) == 1
+    assert list((directory / LEASES).iterdir()) == []
+
+
+def test_a_bad_sources_file_or_warehouse_starts_no_server(tmp_path, fake_start):
+    _, started = fake_start
+    sources = tmp_path / "sources.toml"
+    sources.write_text("[[sources]\n", encoding="utf-8")
+    assert CliRunner().invoke(app, ["ingest", "--sources", str(sources), "--db", str(tmp_path / "w.duckdb")]).exit_code == 2
+    not_a_warehouse = tmp_path / "notes.duckdb"
+    not_a_warehouse.write_text("not a database", encoding="utf-8")
+    assert CliRunner().invoke(app, ["ingest", str(SAMPLES), "--db", str(not_a_warehouse)]).exit_code == 2
+    assert started == []
+
+
+MIGRATE_IN_A_CHILD = textwrap.dedent("""
+    import os, sqlite3
+    from flows.server_process import migrate_alongside
+    wait = migrate_alongside()
+    cpu = wait()
+    print("child cpu", cpu)
+""")
+MIGRATE_AS_PREFECT_DOES = textwrap.dedent("""
+    import asyncio
+    from prefect.server.database import provide_database_interface
+    asyncio.run(provide_database_interface().create_db())
+""")
+
+
+def _run(script: str, home: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+    environment |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **env}
+    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True,
+                          timeout=600)
+
+
+def _schema(database: Path) -> tuple[list[tuple], list[tuple]]:
+    """Every table and index with its definition, and the alembic revision. A definition's lines are sorted:
+    Prefect's own migrations write a rebuilt table's constraints in no fixed order from one run to the next."""
+    with sqlite3.connect(database) as conn:
+        objects = [(kind, name, table, sorted(line.strip().rstrip(",") for line in (sql or "").splitlines()))
+                   for kind, name, table, sql in conn.execute("select type, name, tbl_name, sql from sqlite_master "
+                                                              "order by type, name")]
+        return objects, conn.execute("select version_num from alembic_version").fetchall()
+
+
+@pytest.mark.slow
+def test_a_new_database_migrated_by_the_forked_child_is_the_one_prefects_migrations_make(tmp_path):
+    ours, prefects = tmp_path / "ours", tmp_path / "prefects"
+    run = _run(MIGRATE_IN_A_CHILD, ours)
+    assert run.returncode == 0, run.stderr
+    assert "migrating Prefect's database in a child process (forked after" in run.stdout
+    assert float(run.stdout.split("child cpu")[1]) > 0.0  # the work was the child's, reaped by the parent
+    assert _run(MIGRATE_AS_PREFECT_DOES, prefects).returncode == 0
+    objects, version = _schema(ours / "prefect.db")
+    assert len(objects) > 100 and len(version) == 1
+    assert (objects, version) == _schema(prefects / "prefect.db")
+
+
+@pytest.mark.slow
+def test_a_database_that_cannot_be_migrated_fails_the_command_with_the_reason(tmp_path):
+    """The child's traceback and the server's exit reach the user through the server's log."""
+    home = tmp_path / "prefect"
+    not_a_directory = tmp_path / "a-file"
+    not_a_directory.write_text("")
+    url = f"sqlite+aiosqlite:///{not_a_directory}/prefect.db"
+    run = nianbao(home, "ingest", str(SAMPLES), "--db", str(tmp_path / "w.duckdb"),
+                  PREFECT_SERVER_DATABASE_CONNECTION_URL=url)
+    try:
+        assert run.returncode == 1, run.stderr
+        assert "nianbao ingest failed: nianbao's local Prefect server" in " ".join(run.stderr.split())
+        assert "exited while starting" in run.stderr
+        assert "migrating Prefect's database failed (exit status 1); its traceback is above" in run.stderr
+    finally:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PREFECT_HOME", str(home))
+            local_server.stop()
