@@ -66,7 +66,6 @@ class ExtractedReport:
         return record
 
 
-
 _REPORT_FIELDS = (
     "report_id", "source_path", "source_url", "sha256", "size_bytes", "agency", "year", "title", "signature_date",
     "template_version", "requests_template_version", "encoding", "encoding_source", "declared_encoding", "reader",
