@@ -9,8 +9,9 @@ numbered sub-row whose words are garbled falls back to its number within its sec
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from template import (
     ACTIVE_DISCLOSURE,
@@ -24,11 +25,44 @@ from template import (
 
 _NUMBER = re.compile(NUMBER_PATTERN)
 
+#: The Unicode blocks where the compatibility characters of Chinese prose live: Latin-1's no-break space,
+#: general punctuation, enclosed numbers (①⑴), the ideographic space and CJK symbols, enclosed CJK and
+#: the CJK compatibility forms, the small and full-width forms (，（）；：０-９).
+_COMPATIBILITY_BLOCKS = ((0x00A0, 0x00FF), (0x2000, 0x206F), (0x2460, 0x24FF), (0x3000, 0x303F), (0x3200, 0x33FF),
+                         (0xFE30, 0xFE6F), (0xFF00, 0xFFEF))
+
+
+@cache
+def _changed_by_nfkc() -> re.Pattern[str]:
+    """The characters of _COMPATIBILITY_BLOCKS that NFKC changes on their own."""
+    changed = "".join(chr(code) for first, last in _COMPATIBILITY_BLOCKS for code in range(first, last + 1)
+                      if not unicodedata.is_normalized("NFKC", chr(code)))
+    return re.compile(f"[{re.escape(changed)}]")
+
+
+def compatibility_decomposed(text: str) -> str:
+    """The text with each compatibility character of _COMPATIBILITY_BLOCKS replaced by its NFKD: the NFKD of the
+    text, and so its NFKC, is unchanged, and the NFKC of what is returned is found by Python's quick check.
+
+    CPython's NFKC of a text that is not already normal costs ~90 ns a character; Chinese prose is normal but
+    for a few dozen full-width commas and brackets (，（）；：０-９), so this makes its NFKC eight times faster.
+    Characters outside the blocks are left to the normalisation, as before.
+    """
+    for char in set(_changed_by_nfkc().findall(text)):
+        text = text.replace(char, unicodedata.normalize("NFKD", char))
+    return text
+
+
+def nfkc(text: str) -> str:
+    """unicodedata.normalize("NFKC", text), eight times faster on Chinese prose (0.10 -> 0.012 ms a report)."""
+    return unicodedata.normalize("NFKC", compatibility_decomposed(text))
+
 
 @lru_cache(maxsize=65536)
 def normalise_label(text: str) -> str:
-    """template.normalise_printed, cached: labels and cells repeat across rows and reports."""
-    return normalise_printed(text)
+    """template.normalise_printed, cached: labels and cells repeat across rows and reports. What misses the
+    cache is mostly a paragraph (a title, a heading), whose NFKC compatibility_decomposed makes cheap."""
+    return normalise_printed(compatibility_decomposed(text))
 
 
 @lru_cache(maxsize=65536)

@@ -8,9 +8,9 @@ Kept beside the cells so that transforms can compare what the text says with wha
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from extractors.document import SECTION_HEADING, Document
+from extractors.labels import nfkc
 
 #: Section headings by what they say, so that a bullet such as 一是加强… is not taken for a heading.
 _SECTIONS = (
@@ -39,4 +39,4 @@ def narrative_text(document: Document) -> str:
         section = _section_of(paragraph.strip()) or section
         if section in _KEPT:
             kept.append(paragraph.strip())
-    return unicodedata.normalize("NFKC", "\n".join(p for p in kept if p))
+    return nfkc("\n".join(p for p in kept if p))

@@ -24,13 +24,21 @@ NUMBERED = re.compile(r"^(?:\d{1,2}[.、．]|\([一二三四五六七八九十]\
 
 
 #: The characters a line of furniture can start with (after strip): most lines are ruled out by their first.
-_FURNITURE_FIRST = frozenset("-—－–第0123456789当您首【打关分字来浏微Q全文视扫")
+_FURNITURE_FIRST = frozenset("-—－–第当您首【打关分字来浏微Q全文视扫")
+#: A line starting with one of these is furniture only as a page number '3/12': without a '/', it is not (the
+#: cells of Word's export, one number a line, are a third of a report's lines).
+_DIGITS = frozenset("0123456789")
 
 
 def is_furniture(line: str) -> bool:
     """A page number or a line of site/viewer chrome."""
     compact = line.strip()
-    return bool(compact) and compact[0] in _FURNITURE_FIRST and bool(_PAGE_NUMBER.match(compact) or _CHROME.match(compact))
+    if not compact:
+        return False
+    first = compact[0]
+    if first in _DIGITS:
+        return "/" in compact and bool(_PAGE_NUMBER.match(compact))
+    return first in _FURNITURE_FIRST and bool(_PAGE_NUMBER.match(compact) or _CHROME.match(compact))
 
 
 def without_furniture(lines: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ import polars as pl
 
 from extractors.errors import ExtractionError
 from extractors.files import SourceRef, read_source
-from extractors.report import PARSER_VERSION, ExtractedReport, extract_report
+from extractors.report import PARSER_VERSION, ExtractedReport, cell_columns, extract_report
 from transforms.agencies import place_reports
 from transforms.checks import run_checks
 from transforms.facts import build_facts, cells_frame, reports_frame
@@ -84,7 +84,7 @@ def batch_frames(refs: Sequence[SourceRef], reports: Sequence[ExtractedReport],
     narratives = pl.DataFrame([(r.report_id, r.narrative) for r in reports], orient="row",
                               schema={"report_id": pl.String, "text": pl.String})
     reports_df = place_reports(reports_frame(report.report_record() for report in reports), narratives, declared)
-    cells_df = cells_frame(cell for report in reports for cell in report.cell_records())
+    cells_df = cells_frame(cell_columns(reports))
     facts, outside = build_facts(reports_df, cells_df)
     checks = pl.concat([run_checks(facts, outside), narrative_checks(narratives, facts)]).sort("report_id", "rule", "scope")
     return LoadBatch(reports=reports_df, facts=facts, checks=checks, files=pl.DataFrame(files, schema=FILE_SCHEMA))

@@ -9,7 +9,7 @@ OCR carries its recognition confidence (NULL for every other reader).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -79,8 +79,9 @@ def reports_frame(records: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
     return pl.DataFrame(list(records), schema=REPORT_SCHEMA)
 
 
-def cells_frame(records: Iterable[Mapping[str, Any]]) -> pl.DataFrame:
-    return pl.DataFrame(list(records), schema=CELL_SCHEMA)
+def cells_frame(columns: Mapping[str, Sequence[Any]]) -> pl.DataFrame:
+    """The printed cells from their columns (extractors.report.cell_columns), named as CELL_SCHEMA names them."""
+    return pl.DataFrame(columns, schema=CELL_SCHEMA)
 
 
 def expected_cells(reports: pl.DataFrame) -> pl.DataFrame:
