@@ -186,6 +186,7 @@ def ingest(paths: Sequence[str | Path] | None = None, db: str | Path = DEFAULT_D
     steps = steps or Steps()
     run = run or RunInfo(str(uuid.uuid4()))
     db = str(Path(db).resolve())
+    Path(db).parent.mkdir(parents=True, exist_ok=True)  # `--db reports/2025/nb.duckdb` on a fresh machine
     logger = steps.logger
     with run_lock(db, run.id, run.name, wait_seconds=run_lock_wait_seconds,
                   on_wait=lambda holder: logger.info("waiting for another nianbao run on %s: %s", db, holder)):

@@ -63,6 +63,14 @@ def test_an_ingest_through_the_api_needs_no_prefect_and_loads_what_the_flow_load
     assert runs(api_db) == runs(flow_db) == [("completed", 1, 5, 5, 0, 0, 998, 0)]
 
 
+def test_a_warehouse_in_a_directory_that_does_not_exist_yet_is_created_with_it(tmp_path):
+    db = tmp_path / "warehouses" / "2025" / "nb.duckdb"
+    summary = ingest(db=db)
+    assert (summary.counts()["files_loaded"], summary.counts()["facts_loaded"]) == (5, 998)
+    with duckdb.connect(str(db), read_only=True) as conn:
+        assert conn.sql("select count(*) from reports").fetchone() == (5,)
+
+
 def many_small_batches(root: Path, good_copies: int, bad_copies: int) -> Path:
     """Copies of the five samples (other bytes each time, so other reports) and of a page that is not a report."""
     for agency in range(good_copies):
