@@ -38,7 +38,7 @@ BY_ROW_VIEWS = {
     REVIEW_LITIGATION: ("review_litigation_by_row", "requests_template_version"),
 }
 #: Reports whose facts are read and pivoted at a time (in polars), so that memory stays bounded.
-SLICE_REPORTS = 2_500
+SLICE_REPORTS = 1_000
 _REPORT_COLUMNS = ("agency_id", "agency", "year", "adcode", "province", "city", "county", "template_version",
                    "requests_template_version")
 
