@@ -19,7 +19,6 @@ from distributed import KilledWorker
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
-from prefect.serializers import CompressedSerializer, PickleSerializer
 
 from extractors.crawl import CrawledDocument, CrawlOutcome, crawl
 from extractors.report import PARSER_VERSION
@@ -68,9 +67,7 @@ def plan_files_task(paths: list[str], crawled: list[CrawledDocument], db: str, e
     cache_key_fn=batch_cache_key,
     cache_expiration=EXTRACT_CACHE_EXPIRATION,
     persist_result=True,
-    # zlib, not Prefect's default lzma: a LoadBatch pickles as zstd Arrow IPC already, and lzma's encoder
-    # takes ~90 MB per batch being persisted (four at once peaked the run ~150 MB higher; BENCHMARKS.md).
-    result_serializer=CompressedSerializer(serializer=PickleSerializer(), compressionlib="zlib"),
+    result_serializer="compressed/pickle",
     # Prefect's result store would otherwise keep every persisted batch of the run in memory (an LRU of
     # 1,000 records): 4.2 GB at 100,000 reports. The result still reaches the flow in its state.
     cache_result_in_memory=False,

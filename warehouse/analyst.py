@@ -300,8 +300,8 @@ def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
     """Rebuild agencies, region_metrics, missing_reports and failed_check_rows, changes and metrics of the
     agencies whose reports the run `run_id` loaded (of every agency without run_id, or when metrics is still
-    empty), and the wide rows of the reports that have none (warehouse/wide.py: those the run loaded), in one
-    transaction.
+    empty), in one transaction; then the wide rows of the reports that have none (warehouse/wide.py: those the
+    run loaded), a slice of reports per transaction.
 
     A night that loads a few hundred reports into a warehouse of 100,000 recomputes only their agencies'
     rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md). It runs under the
@@ -320,9 +320,9 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
         for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS,
                           REFRESH_FAILED_CHECKS):
             conn.execute(statement)
-        sync_wide_rows(conn)
         conn.execute("drop table _affected")
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
+    sync_wide_rows(conn)
