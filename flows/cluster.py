@@ -38,9 +38,8 @@ SCHEDULER_CONNECT_SECONDS = 20
 #: How long a run waits for a scheduler that has no worker yet before it fails.
 WORKER_WAIT_SECONDS = 60
 API_CHECK_SECONDS = 10
-#: Batches extracted ahead of the load with the flow's own threads: extraction holds the GIL, so more
-#: threads in one process do not extract faster, and each batch in flight holds its pages and frames.
-LOCAL_BATCHES_IN_FLIGHT = 2
+#: Batches extracted ahead of the load with the flow's own threads, as before Dask.
+LOCAL_BATCHES_IN_FLIGHT = 4
 #: Batches queued per Dask worker thread, so that no worker waits while the flow loads.
 BATCHES_PER_WORKER_THREAD = 2
 #: Files a worker is asked to find before the run: one per directory, at most this many.
