@@ -12,9 +12,10 @@ from flows.sources import SourcesFileError, load_sources, tag_sources
 from template import rows_for
 from tests.conftest import SAMPLES
 from transforms.agencies import place_agency
-from warehouse import analyst
+from warehouse import analyst, wide
 from warehouse.analyst import CHANGES_ORDER, refresh_analyst_tables
 from warehouse.schema import SCHEMA_VERSION
+from warehouse.sql import one_row, scalar
 from warehouse.store import connect, load_batch
 
 SAMPLE_CODES = {
@@ -305,3 +306,32 @@ def test_an_ingest_places_reports_by_their_source_region_and_publishes_the_analy
                                  "(select count(*) > 0 from changes)").fetchone()
     assert placed == [("changchun", "220104", "长春市", "declared")]
     assert published == (1, 8, True)
+
+
+@pytest.mark.slow
+def test_the_refresh_runs_under_the_writers_memory_limit_and_fits_in_it(tmp_path, monkeypatch):
+    """3,000 reports (600,000 facts) refreshed in 128 MB: joined to every fact in one statement, the changes
+    of that many reports ran out of it (and of 256 MB at 10,000), and the refresh used to lift the limit."""
+    import duckdb
+
+    from benchmarks.analyst import build
+    from warehouse import store
+
+    monkeypatch.setenv(store.MEMORY_LIMIT_VARIABLE, "128MB")
+    db = tmp_path / "w.duckdb"
+    build(db, 3_000)
+    limits = []
+    monkeypatch.setattr(analyst, "sync_wide_rows", lambda conn: limits.append(
+        scalar(conn, "select current_setting('memory_limit')")) or wide.sync_wide_rows(conn))
+    with connect(db) as conn:
+        refresh_analyst_tables(conn)
+        conn.execute("update reports set run_id = 'night' where report_id in "
+                     "(select report_id from reports using sample 300 rows (reservoir, 7))")
+        refresh_analyst_tables(conn, "night")
+        changes, facts, failed, failing = one_row(conn, """select
+            (select count(*) from changes),
+            (select count(*) from facts where report_id in (select report_id from agency_reports)),
+            (select count(*) from failed_checks), (select count(*) from checks where not passed)""")
+    expected = scalar(duckdb.connect(), "set memory_limit = '128MB'; select current_setting('memory_limit')")
+    assert limits == [expected, expected]
+    assert changes == facts > 500_000 and failed == failing > 0

@@ -1,14 +1,13 @@
 """The analyst layer: agencies, year-on-year changes, derived metrics and their regional roll-ups, coverage.
 
-The cross-report tables (agencies, changes, metrics, region_metrics, missing_reports) are rebuilt by
-refresh_analyst_tables once per run, just before it is published, so that a query on them reads a
-small, sorted table instead of joining every fact of every year. One report stands for an agency in a
+The cross-report tables (agencies, changes, metrics, region_metrics, missing_reports, failed_check_rows)
+are rebuilt by refresh_analyst_tables once per run, just before it is published, so that a query on them
+reads a small, sorted table instead of joining every fact of every year. One report stands for an agency in a
 year (agency_reports, a view: the latest loaded, when a year has several).
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import duckdb
@@ -90,9 +89,14 @@ create table if not exists region_metrics (
     level varchar, adcode varchar, region varchar, province varchar, city varchar, county varchar, year integer,
     metric varchar, numerator double, denominator double, value double, reports integer
 );
+create table if not exists failed_check_rows as select * from checks where not passed;
 """
 
 VIEWS = """
+create or replace view failed_checks as
+select r.agency, r.year, r.source_path, c.*
+from failed_check_rows c join reports r using (report_id);
+
 create or replace view agency_reports as
 select * from reports
 where agency_id is not null
@@ -113,6 +117,10 @@ where a.year < l.latest_year
   and not exists (select 1 from agency_reports b where b.agency_id = a.agency_id and b.year = a.year + 1)
 order by a.province, missing_year;
 """
+
+#: The checks that fail (2% of 2 M at 100,000 reports), kept apart so that `failed_checks` joins those to
+#: `reports` instead of reading every check. Rewritten whole at every publish: one scan of `checks`.
+REFRESH_FAILED_CHECKS = "create or replace table failed_check_rows as select * from checks where not passed"
 
 REFRESH_AGENCIES = """
 delete from agencies;
@@ -159,9 +167,13 @@ DELETE_CHANGES = "delete from changes where agency_id in (select agency_id from 
 def _insert_changes_sql(sliced: bool) -> str:
     """The changes of the affected agencies, or (`sliced`) of one slice: $year and the first character of
     agency_id, the first two keys of CHANGES_ORDER, so that a full build sorts one slice at a time (sorting
-    every fact of a 100,000-report warehouse in one statement peaked at 12 GB)."""
+    every fact of a 100,000-report warehouse in one statement peaked at 12 GB).
+
+    The facts of the slice's reports and of their previous years' are chosen first (semi-joins on
+    report_id), so that no join builds a hash table of every fact: joined directly, a night of 500
+    reports ran out of 256 MB at 100,000 reports."""
     of_block = " and left(agency_id, 1) = $block" if sliced else ""
-    of_year = "where x.year is not distinct from $year" if sliced else ""
+    of_year = "where c.year is not distinct from $year" if sliced else ""
     return f"""
 insert into changes
 select * from (
@@ -170,16 +182,18 @@ with chosen as (select agency_id, agency, adcode, year, report_id from agency_re
 pairs as (
     select c.*, p.report_id as previous_report_id
     from chosen c left join chosen p on p.agency_id = c.agency_id and p.year = c.year - 1
-)
+    {of_year}
+),
+current_facts as (select * from facts where report_id in (select report_id from pairs)),
+previous_facts as (select * from facts where report_id in (select previous_report_id from pairs))
 select x.agency_id, x.agency, x.adcode, x.year, f.table_code, f.item, f.row_code, f.col_code, f.value,
        p.value as previous_value, f.value - p.value as change,
        case when p.value <> 0 then round((f.value - p.value) / abs(p.value) * 100, 2) end as change_pct,
        x.report_id, x.previous_report_id
 from pairs x
-join facts f on f.report_id = x.report_id
-left join facts p on p.report_id = x.previous_report_id and p.table_code = f.table_code and p.row_code = f.row_code
-                 and p.col_code = f.col_code
-{of_year}
+join current_facts f on f.report_id = x.report_id
+left join previous_facts p on p.report_id = x.previous_report_id and p.table_code = f.table_code
+                          and p.row_code = f.row_code and p.col_code = f.col_code
 )
 order by {CHANGES_ORDER};
 """
@@ -192,8 +206,9 @@ CHANGE_SLICES = """
 select distinct year, left(agency_id, 1) as block from agency_reports
 where agency_id in (select agency_id from _affected) order by year, block
 """
-#: Below this many affected reports (a night's) one statement is cheaper than a scan of facts per slice.
-SLICED_FROM_REPORTS = 20_000
+#: Below this many affected reports (a night's) one statement is cheaper than a scan of facts per slice; from
+#: it on, one statement's joins and sort outgrew DuckDB's memory limit (10,000 reports ran out of 256 MB).
+SLICED_FROM_REPORTS = 2_000
 
 
 def _insert_changes(conn: duckdb.DuckDBPyConnection) -> int:
@@ -283,29 +298,16 @@ def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
-    """Rebuild agencies, region_metrics and missing_reports, changes and metrics of the agencies whose reports
-    the run `run_id` loaded (of every agency without run_id, or when metrics is still empty), and the wide
-    rows of the reports that have none (warehouse/wide.py: those the run loaded), in one transaction.
+    """Rebuild agencies, region_metrics, missing_reports and failed_check_rows, changes and metrics of the
+    agencies whose reports the run `run_id` loaded (of every agency without run_id, or when metrics is still
+    empty), in one transaction; then the wide rows of the reports that have none (warehouse/wide.py: those the
+    run loaded), a slice of reports per transaction.
 
     A night that loads a few hundred reports into a warehouse of 100,000 recomputes only their agencies'
-    rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md).
+    rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md). It runs under the
+    connection's memory limit (the writers' NIANBAO_DUCKDB_MEMORY_LIMIT, warehouse/store.py): every statement
+    is written to fit in it (slices, facts chosen by report before they are joined) or to spill.
     """
-    # The writers' memory limit (warehouse/store.py) is for the loads: the first, full build of `changes`
-    # at 100,000 reports ran out of 256 MB (a DuckDB error, not a spill), so the refresh runs without it.
-    limit = scalar(conn, "select current_setting('memory_limit')")
-    conn.execute(f"set memory_limit = '{_duckdb_default_memory_limit()}'")  # RESET keeps the buffer pool's limit
-    try:
-        _refresh(conn, run_id)
-    finally:
-        conn.execute(f"set memory_limit = '{limit}'")
-
-
-def _duckdb_default_memory_limit() -> str:
-    """DuckDB's own default: 80% of the machine's memory."""
-    return f"{int(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') * 0.8) // 2**20}MB"
-
-
-def _refresh(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
     conn.execute("begin transaction")
     try:
         if run_id is not None and scalar(conn, "select count(*) = 0 from metrics"):
@@ -315,11 +317,12 @@ def _refresh(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
         conn.execute(DELETE_CHANGES)
         appended = _insert_changes(conn)
         _keep_changes_ordered(conn, appended if run_id is not None else None)
-        for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS):
+        for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS,
+                          REFRESH_FAILED_CHECKS):
             conn.execute(statement)
-        sync_wide_rows(conn)
         conn.execute("drop table _affected")
         conn.execute("commit")
     except BaseException:
         conn.execute("rollback")
         raise
+    sync_wide_rows(conn)

@@ -45,11 +45,6 @@ left join cell_dictionary d
                             else r.requests_template_version end
       and d.table_code = f.table_code and d.row_code = f.row_code and d.col_code = f.col_code;
 
-create or replace view failed_checks as
-select r.agency, r.year, r.source_path, c.*
-from checks c join reports r using (report_id)
-where not c.passed;
-
 create or replace view report_sources as
 select i.report_id, i.path, i.url, i.status, i.updated_at
 from ingest_files i
