@@ -205,5 +205,7 @@ def test_a_run_killed_with_its_copy_open_leaves_the_warehouse_as_it_was_and_the_
     assert warehouse_state(db) == before
     summary = ingest([samples_copy, night], db)
     assert (summary.files_loaded, summary.files_unchanged) == (5, 5)
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")) == [".w.duckdb.run.lock"]
+    # no copy and no log left; the run lock and the plan's index of file hashes stay beside the warehouse
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")) == [
+        ".w.duckdb.hashes", ".w.duckdb.run.lock"]
     assert report_count(db) == 10
