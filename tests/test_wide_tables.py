@@ -123,6 +123,30 @@ def test_the_tables_written_at_publish_equal_the_views_pivoted_per_query(tmp_pat
     assert ("淮安市教育局", 2023) in gaps
 
 
+def test_a_cell_printed_twice_a_fractional_count_and_an_empty_value_are_written_as_the_views_pivoted_them(tmp_path):
+    """The wide rows are placed in arrays, not pivoted: the largest of two items' values, a count with a
+    fraction NULL, money with one kept, an empty value NULL, as the schema-5 views gave."""
+    with connect(tmp_path / "w.duckdb") as conn:
+        load_batch(conn, process_batch(_sample_paths()), "run-1")
+        report = conn.execute("select min(report_id) from reports").fetchone()[0]
+        of_report = "report_id = ? and table_code = 'requests'"
+        conn.execute(f"insert into facts select * replace ('second' as item, value + 7 as value) from facts "
+                     f"where {of_report} and row_code = 'new_received' and col_code = 'total'", [report])
+        conn.execute(f"update facts set value = 2.5 where {of_report} and row_code = 'granted' and col_code = 'total'",
+                     [report])
+        conn.execute(f"update facts set value = null where {of_report} and row_code = 'carried_over'", [report])
+        conn.execute("update facts set value = 1.25 where report_id = ? and row_code = 'administrative_fees' "
+                     "and col_code = 'amount_10k_yuan'", [report])
+        printed = conn.execute(f"select value from facts where {of_report} and row_code = 'new_received' "
+                               "and col_code = 'total' and item <> 'second'", [report]).fetchone()[0]
+        refresh_analyst_tables(conn, "run-1")
+        assert_tables_equal_the_old_views(conn)
+        written = conn.execute("select r.new_received__total, r.granted__total, r.carried_over__total, "
+                               "a.administrative_fees__amount_10k_yuan from requests_wide r "
+                               "join active_disclosure_wide a using (report_id) where report_id = ?", [report]).fetchone()
+    assert written == (printed + 7, None, None, 1.25)
+
+
 def test_a_changed_report_replaces_its_wide_rows_and_a_report_written_by_sql_gets_them_at_refresh(tmp_path, variants):
     db = tmp_path / "w.duckdb"
     with connect(db) as conn:
