@@ -144,3 +144,34 @@ def test_the_flow_keeps_no_extracted_batch_once_it_is_loaded(tmp_path, monkeypat
     assert len(alive_before) == 20 and max(alive_before) <= 1, alive_before
     gc.collect()
     assert [ref for ref in loaded if ref() is not None] == []
+
+
+@pytest.mark.usefixtures("prefect_server")
+@pytest.mark.slow
+def test_the_flow_frees_each_batch_without_pythons_cycle_collector(tmp_path, monkeypatch):
+    """A finished task's future and the concurrent future it wraps refer to each other and hold the batch.
+
+    Python's cycle collector would free it only at a full collection, rare in a long run, while its
+    frames' native memory piled up (BENCHMARKS.md): with that collector off, the flow must still let go
+    of every batch's frames once it is loaded.
+    """
+    corpus = many_small_batches(tmp_path / "reports", good_copies=4, bad_copies=0)
+    loaded: list[weakref.ref] = []
+    alive_before: list[int] = []
+    load_task = flows.tasks.load_into_staging
+
+    def watched_load(staging, batch, run_id):
+        alive_before.append(sum(ref() is not None for ref in loaded))
+        loaded.extend(weakref.ref(getattr(batch, name)) for name in ("reports", "facts", "checks", "files"))
+        return load_task(staging, batch, run_id)
+
+    monkeypatch.setattr(flows.tasks, "load_into_staging", watched_load)
+    gc.collect()
+    gc.disable()
+    try:
+        state = ingest_flow(paths=[str(corpus)], db=str(tmp_path / "w.duckdb"), batch_files=1, return_state=True)
+    finally:
+        gc.enable()
+    assert state.is_completed()
+    # The frames of the batch being loaded are the only ones alive; of the batches before it, none.
+    assert len(alive_before) == 20 and max(alive_before) == 0, alive_before
