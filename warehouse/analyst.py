@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from warehouse.sql import scalar
+from warehouse.sql import scalar, transaction
 from warehouse.wide import sync_wide_rows
 
 
@@ -308,8 +308,7 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
     connection's memory limit (the writers' NIANBAO_DUCKDB_MEMORY_LIMIT, warehouse/store.py): every statement
     is written to fit in it (slices, facts chosen by report before they are joined) or to spill.
     """
-    conn.execute("begin transaction")
-    try:
+    with transaction(conn):
         if run_id is not None and scalar(conn, "select count(*) = 0 from metrics"):
             run_id = None
         conn.execute(AFFECTED, {"run_id": run_id})
@@ -321,8 +320,4 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
                           REFRESH_FAILED_CHECKS):
             conn.execute(statement)
         conn.execute("drop table _affected")
-        conn.execute("commit")
-    except BaseException:
-        conn.execute("rollback")
-        raise
     sync_wide_rows(conn)

@@ -23,7 +23,7 @@ from template import (
 from warehouse.analyst import REFRESH_MISSING_REPORTS, ensure_analyst_schema
 from warehouse.analyst import TABLES as ANALYST_TABLES
 from warehouse.analyst import VIEWS as ANALYST_VIEWS
-from warehouse.sql import scalar
+from warehouse.sql import registered, scalar, transaction
 from warehouse.tables import TABLES as LOADED_TABLES
 from warehouse.tables import create_table_sql, frame_schema
 from warehouse.wide import ensure_wide_tables
@@ -126,8 +126,7 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     if version is None:
         conn.execute("insert into schema_info values (?)", [SCHEMA_VERSION])
     elif version < SCHEMA_VERSION:
-        conn.execute("begin transaction")
-        try:
+        with transaction(conn):
             for step in range(version, SCHEMA_VERSION):
                 migration = MIGRATIONS[step]
                 conn.execute(migration) if isinstance(migration, str) else migration(conn)
@@ -135,10 +134,6 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
                 if step in MIGRATION_FOLLOW_UPS:
                     conn.execute(MIGRATION_FOLLOW_UPS[step])
             conn.execute("update schema_info set schema_version = ?", [SCHEMA_VERSION])
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
     elif version > SCHEMA_VERSION:
         raise RuntimeError(
             f"the warehouse has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}): upgrade nianbao"
@@ -146,12 +141,9 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
     if scalar(conn, "select count(*) from cell_dictionary") != len(template_cells()):
         # From a frame: executemany of the same 398 rows costs half a CPU second, a new warehouse's largest part.
         rows = pl.DataFrame(_dictionary_rows(), schema=frame_schema("cell_dictionary"), orient="row")
-        conn.register("_cell_dictionary", rows.to_arrow())
-        try:
+        with registered(conn, "_cell_dictionary", rows.to_arrow()):
             conn.execute("delete from cell_dictionary")
             conn.execute("insert into cell_dictionary by name select * from _cell_dictionary")
-        finally:
-            conn.unregister("_cell_dictionary")
     conn.execute(FIXED_VIEWS)
     ensure_wide_tables(conn)
     ensure_analyst_schema(conn)

@@ -1,10 +1,14 @@
-"""One answer from DuckDB: the row of a query that always returns one (a count, a setting, a copy's row count).
+"""DuckDB idioms said once: one answer from a query that always returns one (a count, a setting, a copy's
+row count), a transaction that is rolled back on any error, and a frame registered for one statement's time.
 
-Said once here, so that every caller states the expectation instead of indexing a fetch that might be None.
+Said once here, so that every caller states the expectation instead of indexing a fetch that might be None,
+and no caller can forget the rollback or leave a frame registered on the connection.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import duckdb
@@ -20,3 +24,25 @@ def one_row(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | Non
 def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> Any:
     """The first column of the query's one row."""
     return one_row(conn, sql, params)[0]
+
+
+@contextmanager
+def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """Commit what the block wrote, or roll all of it back when the block raises (an interrupt included)."""
+    conn.execute("begin transaction")
+    try:
+        yield
+        conn.execute("commit")
+    except BaseException:
+        conn.execute("rollback")
+        raise
+
+
+@contextmanager
+def registered(conn: duckdb.DuckDBPyConnection, name: str, relation: Any) -> Iterator[None]:
+    """`relation` (an Arrow table or a polars frame) queryable as `name` inside the block, and only there."""
+    conn.register(name, relation)
+    try:
+        yield
+    finally:
+        conn.unregister(name)

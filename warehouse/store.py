@@ -11,7 +11,7 @@ import io
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +20,7 @@ import duckdb
 import polars as pl
 
 from warehouse.schema import SCHEMA_VERSION, ensure_schema
-from warehouse.sql import scalar
+from warehouse.sql import registered, scalar, transaction
 from warehouse.tables import FETCHES, FrameMismatch, check_frame, frame_schema, loaded_schema
 from warehouse.wide import delete_wide_rows
 
@@ -173,13 +173,10 @@ def known_files(conn: duckdb.DuckDBPyConnection, paths: list[str]) -> dict[str, 
         return {}
     if not scalar(conn, "select count(*) from information_schema.tables where table_name = 'ingest_files'"):
         return {}  # an empty DuckDB file: a new warehouse
-    conn.register("_wanted", pl.DataFrame({"path": paths}).to_arrow())
-    try:
+    with registered(conn, "_wanted", pl.DataFrame({"path": paths}).to_arrow()):
         rows = conn.execute(
             f"select {', '.join(KNOWN_FILE_COLUMNS)} from ingest_files join _wanted using (path)"
         ).fetchall()
-    finally:
-        conn.unregister("_wanted")
     return {row[0]: KnownFile(*row[1:]) for row in rows}
 
 
@@ -187,14 +184,11 @@ def loaded_files_with_hashes(conn: duckdb.DuckDBPyConnection, hashes: list[str])
     """sha256 -> (path, report_id) of a file loaded as a report: the bytes a new path duplicates."""
     if not hashes or not scalar(conn, "select count(*) from information_schema.tables where table_name = 'ingest_files'"):
         return {}
-    conn.register("_hashes", pl.DataFrame({"sha256": hashes}).to_arrow())
-    try:
+    with registered(conn, "_hashes", pl.DataFrame({"sha256": hashes}).to_arrow()):
         rows = conn.execute(
             "select sha256, min(path), arg_min(report_id, path) from ingest_files join _hashes using (sha256) "
             "where status = 'loaded' group by sha256"
         ).fetchall()
-    finally:
-        conn.unregister("_hashes")
     return {sha: (path, report_id) for sha, path, report_id in rows}
 
 
@@ -248,12 +242,11 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
     reports = batch.reports.with_columns(run_id=pl.lit(run_id, pl.String), loaded_at=pl.lit(now))
     files = batch.files.with_columns(run_id=pl.lit(run_id, pl.String), updated_at=pl.lit(now))
     frames = {"_reports": reports, "_facts": batch.facts, "_checks": batch.checks, "_files": files}
-    for name, frame in frames.items():
-        # Arrow's string views, as polars holds its strings: no copy into Arrow's older string layout.
-        conn.register(name, frame.to_arrow(compat_level=pl.CompatLevel.newest()))
-    try:
-        conn.execute("begin transaction")
-        try:
+    with ExitStack() as frames_registered:
+        for name, frame in frames.items():
+            # Arrow's string views, as polars holds its strings: no copy into Arrow's older string layout.
+            frames_registered.enter_context(registered(conn, name, frame.to_arrow(compat_level=pl.CompatLevel.newest())))
+        with transaction(conn):
             # New reports replace nothing: the deletes scan every fact, so they are run only when needed.
             replaced = conn.execute("select count(*) from reports where report_id in (select report_id from _reports)")
             if replaced.fetchall()[0][0]:
@@ -279,13 +272,6 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
                 )
             else:
                 conn.execute("insert or replace into ingest_files by name select * from _files")
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
-    finally:
-        for name in frames:
-            conn.unregister(name)
 
 
 RUN_COUNTS = (
@@ -321,8 +307,5 @@ def record_fetches(conn: duckdb.DuckDBPyConnection, records: list[dict]) -> None
     schema = frame_schema("fetches") | {"fetched_at": pl.String}
     frame = pl.DataFrame([{name: record[name] for name in FETCH_COLUMNS} for record in records], schema=schema)
     frame = frame.with_columns(pl.col("fetched_at").str.to_datetime(time_unit="us"))
-    conn.register("_fetches", frame.to_arrow())
-    try:
+    with registered(conn, "_fetches", frame.to_arrow()):
         conn.execute("insert or replace into fetches by name select * from _fetches")
-    finally:
-        conn.unregister("_fetches")

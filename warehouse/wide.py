@@ -26,6 +26,7 @@ from template import (
     cells_for,
     template_cells,
 )
+from warehouse.sql import registered, transaction
 
 #: Table code -> the wide view analysts query (one row per report).
 WIDE_VIEWS = {
@@ -190,25 +191,14 @@ def _write_from_facts(conn: duckdb.DuckDBPyConnection, report_ids: list[str]) ->
     A report's rows are all there or none: those missing are written by the next sync_wide_rows."""
     for start in range(0, len(report_ids), SLICE_REPORTS):
         ids = pl.Series("report_id", report_ids[start:start + SLICE_REPORTS], pl.String)
-        conn.execute("begin transaction")
-        try:
-            conn.register("_wide_slice", ids.to_frame().to_arrow())
-            try:
+        with transaction(conn):
+            with registered(conn, "_wide_slice", ids.to_frame().to_arrow()):
                 delete_wide_rows(conn, "_wide_slice")
                 facts = conn.execute("select report_id, table_code, item, row_code, col_code, value from facts "
                                      "where report_id in (select report_id from _wide_slice)").pl()
-            finally:
-                conn.unregister("_wide_slice")
             for table_code, table, by_row in _tables():
-                conn.register("_wide_rows", _pivot(table_code, by_row, facts, ids))
-                try:
+                with registered(conn, "_wide_rows", _pivot(table_code, by_row, facts, ids)):
                     conn.execute(f"insert into {table} by name select * from _wide_rows")
-                finally:
-                    conn.unregister("_wide_rows")
-            conn.execute("commit")
-        except BaseException:
-            conn.execute("rollback")
-            raise
 
 
 def _wide_view(view: str) -> str:
