@@ -122,3 +122,12 @@ def test_a_schema_6_warehouse_is_migrated_keeping_every_fact(tmp_path):
     assert after.equals(before)
     assert unnumbered == 0 and dictionary[0] == dictionary[1] > 0
     assert (only_new, only_old) == (0, 0)
+
+
+def test_a_batch_without_facts_loads_even_when_its_empty_columns_have_no_type(tmp_path):
+    batch = process_batch([])
+    batch.facts = pl.DataFrame({column: [] for column in batch.facts.columns})  # every column of type Null
+    with connect(tmp_path / "w.duckdb") as conn:
+        load_batch(conn, batch, "run-1")
+        facts = conn.execute("select count(*) from facts").fetchone()[0]
+    assert batch.facts.dtypes[0] == pl.Null and facts == 0
