@@ -38,10 +38,8 @@ def number_cells(conn: duckdb.DuckDBPyConnection, cells: object) -> None:
 
 def number_template_cells(conn: duckdb.DuckDBPyConnection) -> None:
     """Number the template's cells: all of them in a new warehouse, those a newer template added in an old one."""
-    rows = {tuple(getattr(c, k) for k in CELL_KEY) for c in template_cells()}
-    if conn.execute("select count(*) from cell_codes").fetchall() == [(len(rows),)]:
-        return
-    number_cells(conn, pl.DataFrame(sorted(rows), schema=list(CELL_KEY), orient="row").to_arrow())
+    rows = sorted({tuple(getattr(c, k) for k in CELL_KEY) for c in template_cells()})
+    number_cells(conn, pl.DataFrame(rows, schema=list(CELL_KEY), orient="row").to_arrow())
 
 
 def cell_ids(conn: duckdb.DuckDBPyConnection) -> pl.DataFrame:
