@@ -2,7 +2,8 @@
 
 Builds a warehouse of N reports directly in DuckDB (every template cell of each report's version,
 random counts; agencies in real counties of the region library, publishing over five years with
-gaps), or copies an existing one (--copy, e.g. one `benchmarks/ingest.py` loaded), then measures:
+gaps), or copies an existing one (--copy, e.g. one `benchmarks/ingest.py` loaded; --multiply 10 then
+copies its reports ten times over with new ids, e.g. a 10,000-report ingest into 100,000), then measures:
 - refresh_analyst_tables: the first, full build of agencies, changes, metrics and region_metrics, and
   the refresh a nightly run does before it publishes after loading 500 reports (their agencies only),
   and the rewrite of `changes` in order that a refresh does once appended rows pass REORDER_SHARE;
@@ -11,6 +12,9 @@ gaps), or copies an existing one (--copy, e.g. one `benchmarks/ingest.py` loaded
 - optionally (--export) `nianbao export --format parquet` of everything, with the process's peak memory.
 
 Run from the project root:  .venv/bin/python benchmarks/analyst.py --reports 100000
+The real 100,000 (issue 17), from an ingest of 10,000 text reports, queries only:
+    nianbao synth --format text --count 10000 --out /tmp/text10k && nianbao ingest /tmp/text10k --db /tmp/w10k.duckdb
+    .venv/bin/python benchmarks/analyst.py --copy /tmp/w10k.duckdb --multiply 10 --typical-only --no-reorder
 """
 
 from __future__ import annotations
@@ -68,6 +72,10 @@ QUERIES = {
                sum(granted__total) as granted, sum(total_handled__total) as handled
         from requests_wide where year = 2023
         group by agency order by received desc nulls last""",
+    "facts_labelled: one cell by province and year": """
+        select year, province, sum(value) as received, count(*) as reports from facts_labelled
+        where table_code = 'requests' and row_code = 'new_received' and col_code = 'total'
+        group by all order by all""",
     "facts_labelled: denial reasons by year": """
         select year, row_code, any_value(row_label_en) as reason, sum(value) as requests, count(*) as reports
         from facts_labelled
@@ -85,6 +93,9 @@ QUERIES = {
 }
 REPEATS = 5
 NIGHT = 500
+#: Reports per batch of the flow (flows/batching.py's DEFAULT_BATCH_FILES): a built warehouse's facts are
+#: written a batch at a time in cell order, as load_batch writes them.
+BATCH_REPORTS = 500
 #: The views over the loaded tables that analysts query most (issue 17's five typical queries).
 TYPICAL = ("requests_wide", "facts_labelled", "failed_checks", "missing_reports", "requests_by_row")
 #: Check results per report, and the share of them that fail (failed_checks).
@@ -128,18 +139,44 @@ def build(db: Path, reports: int) -> None:
             from candidates c join _regions g on g.region_no = c.a % (select count(*) from _regions)
             where c.draw >= {int(GAPS * 1000)}
             limit {reports}""")
-        conn.execute("""
-            insert into facts by name
-            select r.report_id, c.table_code, c.item, c.row_code, c.col_code,
-                   floor(random() * 40)::double as value, 'number' as value_kind
-            from reports r join _cells c on c.template = case when c.table_code = 'active_disclosure'
-                                                             then r.template_version else r.requests_template_version end""")
+        for start in range(0, reports, BATCH_REPORTS):  # each batch's facts in cell order, as load_batch writes them
+            conn.execute(f"""
+                insert into facts by name
+                select r.report_id, c.table_code, c.item, c.row_code, c.col_code,
+                       floor(random() * 40)::double as value, 'number' as value_kind, i.cell_id
+                from (select * from reports where rowid >= {start} and rowid < {start + BATCH_REPORTS}) r
+                join _cells c on c.template = case when c.table_code = 'active_disclosure'
+                                                   then r.template_version else r.requests_template_version end
+                join cell_codes i using (table_code, row_code, col_code)
+                order by i.cell_id""")
         conn.execute(f"""
             insert into checks by name
             select r.report_id, 'rule_' || k as rule, 'scope_' || (k % 3) as scope,
                    hash(r.report_id, k) % 1000 >= {int(FAILING * 1000)} as passed, 10.0 as lhs, 10.0 as rhs,
                    'bench' as detail
             from reports r, range({CHECKS_PER_REPORT}) t(k)""")
+        conn.execute("checkpoint")
+
+
+def multiply(db: Path, times: int) -> None:
+    """Copy every report of the warehouse `times - 1` more times (its facts, checks and files with it), with new
+    report ids, agencies and paths: an ingest of 10,000 real reports becomes a warehouse of 100,000, each copy's
+    facts in the order the ingest stored them."""
+    with connect(db) as conn:
+        conn.execute("create temp table _originals as select report_id from reports")
+        for k in range(1, times):
+            conn.execute("create or replace temp table _ids as select report_id, "
+                         "left(md5(report_id || '/' || $k), 16) as new_id from _originals", {"k": k})
+            conn.execute("""insert into reports by name select r.* replace (i.new_id as report_id,
+                                r.source_path || '#' || $k as source_path, md5(r.sha256 || $k) as sha256,
+                                left(md5(r.agency_id || '/' || $k), 16) as agency_id, r.agency_key || '#' || $k as agency_key)
+                            from reports r join _ids i using (report_id)""", {"k": k})
+            for table in ("facts", "checks"):
+                conn.execute(f"insert into {table} by name select t.* replace (i.new_id as report_id) "
+                             f"from {table} t join _ids i using (report_id)")
+            conn.execute("""insert into ingest_files by name select f.* replace (i.new_id as report_id,
+                                f.path || '#' || $k as path, md5(f.sha256 || $k) as sha256)
+                            from ingest_files f join _ids i using (report_id)""", {"k": k})
         conn.execute("checkpoint")
 
 
@@ -159,6 +196,8 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=Path("/tmp/nianbao-bench-analyst"))
     parser.add_argument("--copy", type=Path, help="benchmark a copy of this warehouse instead of building one")
+    parser.add_argument("--multiply", type=int, default=1,
+                        help="copy the warehouse's reports this many times over (with --copy: 10 makes 100,000 of 10,000)")
     parser.add_argument("--export", action="store_true", help="also time `nianbao export --format parquet`")
     parser.add_argument("--no-reorder", action="store_true", help="skip timing the rewrite of changes in order")
     parser.add_argument("--keep", action="store_true", help="reuse the warehouse an earlier run built in --work")
@@ -174,6 +213,8 @@ def main() -> None:
         pass
     elif args.copy:
         shutil.copyfile(args.copy, db)
+        if args.multiply > 1:
+            multiply(db, args.multiply)
     else:
         build(db, args.reports)
     print(f"warehouse ready in {time.perf_counter() - started:.1f} s: {db} ({db.stat().st_size / 2**20:.0f} MB)")

@@ -23,27 +23,31 @@ from template import (
 from warehouse.analyst import REFRESH_MISSING_REPORTS, ensure_analyst_schema
 from warehouse.analyst import TABLES as ANALYST_TABLES
 from warehouse.analyst import VIEWS as ANALYST_VIEWS
+from warehouse.cell_codes import CELL_KEY, number_cells, number_template_cells
 from warehouse.sql import registered, scalar, transaction
 from warehouse.tables import TABLES as LOADED_TABLES
 from warehouse.tables import create_table_sql, frame_schema
 from warehouse.wide import ensure_wide_tables
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 TABLES = "create table if not exists schema_info (schema_version integer not null);\n" + "".join(
     create_table_sql(name) for name in LOADED_TABLES
 )
 
+#: facts_labelled: the codes come from cell_codes, not facts, so that a filter on them is a filter on a few cell
+#: ids, which DuckDB hands to the scan of facts (warehouse/cell_codes.py); its columns are those of schema 6.
 FIXED_VIEWS = """
 create or replace view facts_labelled as
-select r.agency_id, r.agency, r.year, r.adcode, r.province, r.city, r.county, f.*,
+select r.agency_id, r.agency, r.year, r.adcode, r.province, r.city, r.county, {fact_columns},
        d.table_label_zh, d.row_label_zh, d.row_label_en, d.col_label_zh, d.col_label_en, d.row_order, d.col_order
 from facts f
 join reports r using (report_id)
+join cell_codes c using (cell_id)
 left join cell_dictionary d
-       on d.template = case when f.table_code = 'active_disclosure' then r.template_version
+       on d.template = case when c.table_code = 'active_disclosure' then r.template_version
                             else r.requests_template_version end
-      and d.table_code = f.table_code and d.row_code = f.row_code and d.col_code = f.col_code;
+      and d.cell_id = f.cell_id;
 
 create or replace view report_sources as
 select i.report_id, i.path, i.url, i.status, i.updated_at
@@ -53,7 +57,8 @@ union
 select r.report_id, f.raw_path as path, f.url, 'crawled' as status, f.fetched_at as updated_at
 from fetches f join reports r on r.sha256 = f.sha256
 where f.outcome = 'downloaded';
-"""
+""".replace("{fact_columns}", ", ".join(
+    f"c.{column}" if column in CELL_KEY else f"f.{column}" for column in LOADED_TABLES["facts"] if column != "cell_id"))
 
 
 def _dictionary_rows() -> list[tuple]:
@@ -105,12 +110,32 @@ MIGRATIONS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     # missing_reports becomes a table written at publish (warehouse/analyst.py); the wide views' cells are
     # written at load into *_cells tables, created and filled by ensure_wide_tables (warehouse/wide.py).
     5: lambda conn: _drop_view(conn, "missing_reports"),
+    # facts gain cell_id (warehouse/cell_codes.py): the table is written again with it, below; the dictionary
+    # is refilled with its cells' ids.
+    6: "alter table facts rename to facts_v6; alter table facts_v6 drop column if exists cell_id; "
+       "alter table cell_dictionary add column if not exists cell_id smallint",
 }
 #: Run after a migration's statements, when the tables above have been created again where dropped.
-MIGRATION_FOLLOW_UPS = {
+MIGRATION_FOLLOW_UPS: dict[int, str | Callable[[duckdb.DuckDBPyConnection], None]] = {
     2: "insert into runs by name select * from runs_v3; drop table runs_v3;",
     5: ANALYST_TABLES + ANALYST_VIEWS + REFRESH_MISSING_REPORTS,
+    6: lambda conn: _facts_with_cell_ids(conn),
 }
+#: Facts of schema 6 are copied this many at a time (in their order), each slice in cell order as a load writes it.
+MIGRATION_SLICE_FACTS = 100_000
+
+
+def _facts_with_cell_ids(conn: duckdb.DuckDBPyConnection) -> None:
+    """Copy facts_v6 into facts with each fact's cell_id, in slices of MIGRATION_SLICE_FACTS facts (stored order)
+    each in cell order, as a load writes its batches (one sort of every fact spilled for minutes at 100,000 reports)."""
+    number_template_cells(conn)
+    number_cells(conn, conn.sql(f"select distinct {', '.join(CELL_KEY)} from facts_v6").pl())
+    end = scalar(conn, "select coalesce(max(rowid) + 1, 0) from facts_v6")
+    for start in range(0, end, MIGRATION_SLICE_FACTS):
+        conn.execute(f"""insert into facts by name
+                         select f.*, c.cell_id from facts_v6 f join cell_codes c using ({', '.join(CELL_KEY)})
+                         where f.rowid >= {start} and f.rowid < {start + MIGRATION_SLICE_FACTS} order by c.cell_id""")
+    conn.execute("drop table facts_v6")
 
 
 def _drop_view(conn: duckdb.DuckDBPyConnection, name: str) -> None:
@@ -132,18 +157,22 @@ def ensure_schema(conn: duckdb.DuckDBPyConnection) -> None:
                 conn.execute(migration) if isinstance(migration, str) else migration(conn)
                 conn.execute(TABLES)
                 if step in MIGRATION_FOLLOW_UPS:
-                    conn.execute(MIGRATION_FOLLOW_UPS[step])
+                    follow_up = MIGRATION_FOLLOW_UPS[step]
+                    conn.execute(follow_up) if isinstance(follow_up, str) else follow_up(conn)
             conn.execute("update schema_info set schema_version = ?", [SCHEMA_VERSION])
     elif version > SCHEMA_VERSION:
         raise RuntimeError(
             f"the warehouse has schema version {version}, newer than this nianbao ({SCHEMA_VERSION}): upgrade nianbao"
         )
-    if scalar(conn, "select count(*) from cell_dictionary") != len(template_cells()):
+    number_template_cells(conn)
+    if scalar(conn, "select count(cell_id) from cell_dictionary") != len(template_cells()):
         # From a frame: executemany of the same 398 rows costs half a CPU second, a new warehouse's largest part.
-        rows = pl.DataFrame(_dictionary_rows(), schema=frame_schema("cell_dictionary"), orient="row")
+        columns = [c for c in LOADED_TABLES["cell_dictionary"] if c != "cell_id"]
+        rows = pl.DataFrame(_dictionary_rows(), schema=frame_schema("cell_dictionary", columns), orient="row")
         with registered(conn, "_cell_dictionary", rows.to_arrow()):
             conn.execute("delete from cell_dictionary")
-            conn.execute("insert into cell_dictionary by name select * from _cell_dictionary")
+            conn.execute(f"insert into cell_dictionary by name select d.*, c.cell_id from _cell_dictionary d "
+                         f"join cell_codes c using ({', '.join(CELL_KEY)})")
     conn.execute(FIXED_VIEWS)
     ensure_wide_tables(conn)
     ensure_analyst_schema(conn)

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from warehouse.cell_codes import in_cell_order
 from warehouse.schema import SCHEMA_VERSION, ensure_schema
 from warehouse.sql import registered, scalar, transaction
 from warehouse.tables import FETCHES, FrameMismatch, check_frame, frame_schema, loaded_schema
@@ -241,7 +242,9 @@ def load_batch(conn: duckdb.DuckDBPyConnection, batch: LoadBatch, run_id: str | 
     now = datetime.now()
     reports = batch.reports.with_columns(run_id=pl.lit(run_id, pl.String), loaded_at=pl.lit(now))
     files = batch.files.with_columns(run_id=pl.lit(run_id, pl.String), updated_at=pl.lit(now))
-    frames = {"_reports": reports, "_facts": batch.facts, "_checks": batch.checks, "_files": files}
+    # In cell order, with each fact's cell_id: a question on one cell tests runs of the batch's length (cell_codes.py).
+    facts = in_cell_order(conn, batch.facts)
+    frames = {"_reports": reports, "_facts": facts, "_checks": batch.checks, "_files": files}
     with ExitStack() as frames_registered:
         for name, frame in frames.items():
             # Arrow's string views, as polars holds its strings: no copy into Arrow's older string layout.

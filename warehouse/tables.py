@@ -58,6 +58,7 @@ FACTS = {
     "unit": "varchar",
     "raw_text": "varchar",                   # the cell as printed; NULL when missing
     "confidence": "double",                  # recognition confidence (0-1) of a cell read by OCR; NULL otherwise
+    "cell_id": "smallint",                   # the cell's id in cell_codes (warehouse/cell_codes.py), set by the load
 }
 
 CHECKS = {
@@ -135,12 +136,21 @@ CELL_DICTIONARY = {
     "item_order": "integer",                 # template order within the table, from 1
     "row_order": "integer",
     "col_order": "integer",
+    "cell_id": "smallint",                   # the cell's id in cell_codes
+}
+
+#: One id per cell (warehouse/cell_codes.py): facts carry it, facts_labelled joins it.
+CELL_CODES = {
+    "cell_id": "smallint primary key",
+    "table_code": "varchar not null",
+    "row_code": "varchar not null",
+    "col_code": "varchar not null",
 }
 
 #: Every loaded table, in the order it is created, with its composite primary key if it has one.
 TABLES: dict[str, dict[str, str]] = {
     "reports": REPORTS, "facts": FACTS, "checks": CHECKS, "ingest_files": INGEST_FILES, "runs": RUNS,
-    "fetches": FETCHES, "cell_dictionary": CELL_DICTIONARY,
+    "fetches": FETCHES, "cell_dictionary": CELL_DICTIONARY, "cell_codes": CELL_CODES,
 }
 PRIMARY_KEYS = {"runs": ("run_id", "attempt"), "fetches": ("crawl_id", "url")}
 
@@ -148,10 +158,11 @@ PRIMARY_KEYS = {"runs": ("run_id", "attempt"), "fetches": ("crawl_id", "url")}
 FILLED_BY_LOAD = {
     "reports": ("run_id", "loaded_at", "source_status", "source_error"),
     "ingest_files": ("run_id", "updated_at"),
+    "facts": ("cell_id",),
 }
 
 _POLARS_TYPES: dict[str, pl.DataType] = {
-    "varchar": pl.String(), "integer": pl.Int32(), "bigint": pl.Int64(), "double": pl.Float64(),
+    "varchar": pl.String(), "smallint": pl.Int16(), "integer": pl.Int32(), "bigint": pl.Int64(), "double": pl.Float64(),
     "boolean": pl.Boolean(), "date": pl.Date(), "timestamp": pl.Datetime("us"),
 }
 
