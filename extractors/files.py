@@ -27,8 +27,9 @@ class SourceFile:
         """Hashed once: extraction asks for it several times per file."""
         return hashlib.sha256(self.data).hexdigest()
 
-    @property
+    @cached_property
     def suffix(self) -> str:
+        """The name's suffix, lower case, as Path.suffix gives it; asked once per format tried."""
         return Path(self.path).suffix.lower()
 
 

@@ -94,13 +94,32 @@ def _name_index() -> dict[str, tuple[Region, ...]]:
 
 
 @cache
-def _name_pattern() -> re.Pattern[str]:
-    """All region names, longest first, so that each position matches its longest name (洪泽区 before 洪泽)."""
-    return re.compile("|".join(re.escape(n) for n in sorted(_name_index(), key=len, reverse=True)))
+def _names_by_first_character() -> tuple[re.Pattern[str], dict[str, tuple[str, ...]]]:
+    """The characters a region name starts with (one character class), and each one's names, longest first."""
+    by_first: dict[str, list[str]] = {}
+    for name in sorted(_name_index(), key=len, reverse=True):
+        by_first.setdefault(name[0], []).append(name)
+    starts = re.compile(f"[{re.escape(''.join(sorted(by_first)))}]")
+    return starts, {first: tuple(names) for first, names in by_first.items()}
 
 
 def region_names_in(text: str) -> list[str]:
-    return _name_pattern().findall(text)
+    """The region names in the text, from left to right, each the longest that starts where it does (洪泽区
+    before 洪泽), none inside another: what one regex of every name, longest first, would find. Only the
+    names starting with the character at hand are tried, not all 5,000 at every character (5 ms a report)."""
+    starts, by_first = _names_by_first_character()
+    found: list[str] = []
+    end = 0
+    for start in starts.finditer(text):
+        at = start.start()
+        if at < end:
+            continue
+        for name in by_first[text[at]]:
+            if text.startswith(name, at):
+                found.append(name)
+                end = at + len(name)
+                break
+    return found
 
 
 @dataclass(frozen=True)
