@@ -172,6 +172,8 @@ def fit_values(values: Sequence[str], expected: int, where: str, path: str) -> t
     label, '', 14 … 14, ''), so a blank last number must not pull the whole row left. Empty cells
     inside the row are dropped only when the numbers left fill the columns exactly.
     """
+    if len(values) <= expected:  # the common case: nothing to drop
+        return tuple(values) + (None,) * (expected - len(values))
     fitted = list(values)
     from_end = True
     while len(fitted) > expected:
@@ -184,8 +186,7 @@ def fit_values(values: Sequence[str], expected: int, where: str, path: str) -> t
         else:
             break
         from_end = not from_end
-    filled = [value for value in fitted if normalise_label(value)]
-    if len(fitted) > expected and len(filled) == expected:
+    if len(fitted) > expected and len(filled := [value for value in fitted if normalise_label(value)]) == expected:
         # the surplus is exactly the empty cells inside the row (markdownify pads a cell spanning two
         # columns with an empty one): every number has its column, in order, whatever the empties were
         fitted = filled
