@@ -27,8 +27,9 @@ class SourceFile:
         """Hashed once: extraction asks for it several times per file."""
         return hashlib.sha256(self.data).hexdigest()
 
-    @property
+    @cached_property
     def suffix(self) -> str:
+        """The name's suffix, lower case, as Path.suffix gives it; asked once per format tried."""
         return Path(self.path).suffix.lower()
 
 
@@ -83,4 +84,6 @@ class SourceRef:
 
 def read_source(source: str | Path | SourceRef) -> SourceFile:
     ref = source if isinstance(source, SourceRef) else SourceRef(str(source))
-    return SourceFile(path=ref.path, data=Path(ref.path).read_bytes(), url=ref.url, http_charset=ref.http_charset)
+    with open(ref.path, "rb") as handle:  # Path.read_bytes without a Path made per file
+        data = handle.read()
+    return SourceFile(path=ref.path, data=data, url=ref.url, http_charset=ref.http_charset)

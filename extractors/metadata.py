@@ -71,8 +71,9 @@ def _signature_date(document: Document) -> date | None:
 
     Searching forwards from there skips the site footers pages carry after it.
     """
-    start = max((i for i, b in enumerate(document.blocks) if isinstance(b, Row) and len(b.cells) >= 3), default=-1)
-    start = max([start] + [i for i, b in enumerate(document.blocks) if not isinstance(b, Row) and _LAST_SECTION.match(b.text)])
+    # the last such block, looked for from the end: the signature is a few blocks from there
+    start = next((i for i, block in zip(range(len(document.blocks) - 1, -1, -1), reversed(document.blocks))
+                  if (len(block.cells) >= 3 if isinstance(block, Row) else _LAST_SECTION.match(block.text))), -1)
     tail = [b.text for b in document.blocks[start + 1 :] if not isinstance(b, Row)]
     for text in tail:
         compact = normalise_label(text)

@@ -74,12 +74,12 @@ def to_simplified(text: str) -> str:
     return converted
 
 
-def _tabbed_tables(lines: list[str]) -> bool:
+def _tabbed_tables(joined: str) -> bool:
     """Word's tabbed export: a tab inside the tables' region, from the first table heading to the
     heading that ends the tables after the last one. A tab in prose outside it (a paragraph's indent
     in a LibreOffice text export) says nothing of the tables; a text whose headings (lines without a
-    tab) are not found is judged as a whole. Offsets in the joined text keep it to a few regex scans."""
-    joined = "\n".join(lines)
+    tab) are not found is judged as a whole. `joined` is the text's lines joined by '\n': offsets in
+    it keep this to a few regex scans."""
     if "\t" not in joined:
         return False
     headings: list[tuple[int, str]] = []
@@ -105,9 +105,11 @@ def parse_text(text: str) -> Document:
     if looks_glued(text):
         return Document(read_glued(text), reader=GLUED + suffix)
     lines = without_furniture(text.splitlines())
-    if _tabbed_tables(lines):
-        document = parse_word_export(lines)
-        return Document(document.blocks, reader=document.reader + suffix)
+    joined = "\n".join(lines)
+    if _tabbed_tables(joined):
+        document = parse_word_export(lines, joined)
+        document.reader += suffix
+        return document
     if looks_piped(lines):
         return Document(read_pipes(lines), reader=PIPES + suffix)
     if looks_aligned(lines):

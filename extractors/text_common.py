@@ -41,11 +41,29 @@ def is_furniture(line: str) -> bool:
     return first in _FURNITURE_FIRST and bool(_PAGE_NUMBER.match(compact) or _CHROME.match(compact))
 
 
+#: A line that may be furniture, after a '\n': its first character after white space is one furniture starts
+#: with, or a digit with a '/' after it ('3/12'). One search of the text finds the few lines is_furniture must
+#: judge, instead of a call per line (the '\n' in front lets the search skip from line to line).
+_MAYBE_FURNITURE = re.compile(
+    rf"\n([^\S\n]*(?:[{re.escape(''.join(sorted(_FURNITURE_FIRST)))}]|[0-9][^\n]*/)[^\n]*)"
+)
+
+
 def without_furniture(lines: list[str]) -> list[str]:
-    """The lines that are not page furniture, also a page number a page's <span>s split over two lines ('-' / '4 -')."""
-    kept = [line for line in lines if not is_furniture(line)]
-    if not _SPLIT_PAGE_NUMBER.search("\n".join(kept)):
-        return kept  # the common case, found by one regex search over the text
+    """The lines that are not page furniture, also a page number a page's <span>s split over two lines ('-' / '4 -').
+
+    `lines` are a text's str.splitlines(): a line holds no line break."""
+    joined = "\n".join(lines)
+    candidates = _MAYBE_FURNITURE.findall("\n" + joined)
+    furniture = {line for line in candidates if is_furniture(line)}
+    if furniture:
+        kept = [line for line in lines if line not in furniture]
+        joined = "\n".join(kept)
+    else:
+        kept = list(lines)
+    # The first line of a split page number is a candidate of at most four characters: without one, no search.
+    if not any(len(line.strip()) <= 4 for line in candidates) or not _SPLIT_PAGE_NUMBER.search(joined):
+        return kept  # the common case
     split = [
         i for i, line in enumerate(kept[:-1])
         if len(line) <= 6 and line.lstrip()[:1] in _PAGE_NUMBER_STARTS and _split_page_number(line, kept[i + 1])

@@ -76,6 +76,14 @@ def _scopes(terms: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+@cache
+def _scope_labels() -> pl.DataFrame:
+    """_scope -> rule, scope and the words of the rule's two sides, worked out once."""
+    return _rule_terms().select("_scope", "rule", "scope").unique().join(
+        _scopes(_rule_terms()).select("_scope", "lhs_label", "rhs_label"), on="_scope"
+    )
+
+
 #: The words of each arithmetic rule's two sides, for its detail.
 _SIDES = {
     "requests_balance": ["一+二", "（七）+四"],
@@ -94,9 +102,7 @@ def _arithmetic(terms: pl.DataFrame) -> pl.DataFrame:
         .agg(lhs=pl.col("lv").sum(), rhs=pl.col("rv").sum(), blind=pl.col("blind").any())
         .filter(~pl.col("blind"))
     )
-    return sums.join(_rule_terms().select("_scope", "rule", "scope").unique(), on="_scope").join(
-        _scopes(_rule_terms()).select("_scope", "lhs_label", "rhs_label"), on="_scope"
-    ).select(
+    return sums.join(_scope_labels(), on="_scope").select(
         "report_id",
         "rule",
         "scope",
@@ -152,15 +158,16 @@ def _ocr_flags(facts: pl.DataFrame, terms: pl.DataFrame, results: pl.DataFrame) 
 
 def run_checks(facts: pl.DataFrame, outside: pl.DataFrame) -> pl.DataFrame:
     terms = arithmetic_terms(facts)
-    ambiguous = facts.group_by("report_id", "table_code").agg(
-        cells=pl.format("{}/{}", "row_code", "col_code").filter(pl.col("value_kind") == "ambiguous"),
-    )
-    present = facts.group_by("report_id", "table_code").agg(
+    cell = pl.format("{}/{}", "row_code", "col_code")
+    # One pass over the facts per report and table: the cells not printed and the ambiguous ones.
+    tables = facts.group_by("report_id", "table_code").agg(
         missing=(pl.col("value_kind") == "missing").sum(),
-        missing_cells=pl.format("{}/{}", "row_code", "col_code").filter(pl.col("value_kind") == "missing"),
+        missing_cells=cell.filter(pl.col("value_kind") == "missing"),
+        ambiguous_cells=cell.filter(pl.col("value_kind") == "ambiguous"),
     )
+    ambiguous = tables.select("report_id", "table_code", cells="ambiguous_cells")
     in_template = (
-        facts.select("report_id", "table_code").unique()
+        tables.select("report_id", "table_code")
         .join(
             outside.group_by("report_id", "table_code").agg(cells=pl.format("{}/{}", "row_code", "col_code")),
             on=["report_id", "table_code"],
@@ -172,7 +179,7 @@ def run_checks(facts: pl.DataFrame, outside: pl.DataFrame) -> pl.DataFrame:
         [
             arithmetic,
             _ocr_flags(facts, terms, arithmetic),
-            present.select(
+            tables.select(
                 "report_id",
                 pl.lit("cells_present").alias("rule"),
                 pl.col("table_code").alias("scope"),

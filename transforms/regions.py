@@ -94,13 +94,34 @@ def _name_index() -> dict[str, tuple[Region, ...]]:
 
 
 @cache
-def _name_pattern() -> re.Pattern[str]:
-    """All region names, longest first, so that each position matches its longest name (洪泽区 before 洪泽)."""
-    return re.compile("|".join(re.escape(n) for n in sorted(_name_index(), key=len, reverse=True)))
+def _names_by_first_character() -> tuple[re.Pattern[str], dict[str, tuple[tuple[int, frozenset[str]], ...]]]:
+    """The characters a region name starts with (one character class), and for each, its names by length, longest
+    first: where a name may start, one set lookup per length tells the longest name there."""
+    by_first: dict[str, dict[int, set[str]]] = {}
+    for name in _name_index():
+        by_first.setdefault(name[0], {}).setdefault(len(name), set()).add(name)
+    starts = re.compile(f"[{re.escape(''.join(sorted(by_first)))}]")
+    return starts, {first: tuple((length, frozenset(names)) for length, names in sorted(lengths.items(), reverse=True))
+                    for first, lengths in by_first.items()}
 
 
 def region_names_in(text: str) -> list[str]:
-    return _name_pattern().findall(text)
+    """The region names in the text, from left to right, each the longest that starts where it does (洪泽区
+    before 洪泽), none inside another: what one regex of every name, longest first, would find, without trying
+    5,000 names at every character (5 ms a report's text)."""
+    starts, by_first = _names_by_first_character()
+    found: list[str] = []
+    end = 0
+    for start in starts.finditer(text):
+        at = start.start()
+        if at < end:
+            continue
+        for length, names in by_first[text[at]]:
+            if (candidate := text[at : at + length]) in names:
+                found.append(candidate)
+                end = at + length
+                break
+    return found
 
 
 @dataclass(frozen=True)
