@@ -8,6 +8,9 @@ executing it, in tens of milliseconds, when the installed Prefect is that versio
 otherwise. After a change of Prefect's pin, make it again (tests/test_prefect_schema.py fails until then):
 
     .venv/bin/python -m flows.prefect_schema
+
+Writing it again without a change of Prefect may reorder the constraints of some tables: Prefect's migrations
+themselves write a rebuilt table's constraints in an order that changes from run to run (the same table).
 """
 
 from __future__ import annotations
