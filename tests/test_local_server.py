@@ -197,14 +197,14 @@ class TestTheReusedServer:
         assert status.returncode == 0
         assert f"running, answering: process {state.pid}, UI {state.ui_url}," in " ".join(status.stdout.split())
 
-    def test_the_new_database_was_migrated_in_a_child_and_block_types_registered_once_the_command_ended(
+    def test_the_new_database_was_made_from_the_schema_file_and_block_types_registered_once_the_command_ended(
             self, running):
         home, state = running
         directory = home.resolve() / "nianbao-server"
         log = directory / LOG_FILE
         wait_for(lambda: (directory / BLOCKS_REGISTERED).exists(), 180, "the block types to be registered")
         text = log.read_text()
-        assert "migrating Prefect's database in a child process (forked after" in text
+        assert "created Prefect's database from prefect_sqlite_schema.sql (Prefect " in text
         assert f"serving on 127.0.0.1:{state.port}, started in" in text
         assert text.count("registered Prefect's block types (") == 1
         block_types = {block_type["slug"] for block_type in api_post(state, "/block_types/filter", {})}

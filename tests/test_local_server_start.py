@@ -1,10 +1,13 @@
-"""How nianbao's local Prefect server starts cheaply: a new database migrated by a forked child the way
-Prefect migrates it, Prefect's own start-up told what not to do again, block types registered once no
-command uses the server, and `nianbao ingest` starting the server before it checks its usage."""
+"""How nianbao's local Prefect server starts cheaply: a new database made from the SQL Prefect's migrations
+leave (any other database migrated by a forked child the way Prefect migrates it), Prefect's own start-up
+told what not to do again, block types registered once no command uses the server, and `nianbao ingest`
+starting the server before it checks its usage."""
 
 from __future__ import annotations
 
 import asyncio
+import http.client
+import json
 import os
 import sqlite3
 import subprocess
@@ -17,10 +20,12 @@ from typer.testing import CliRunner
 
 from flows import local_server
 from flows.cli import app
-from flows.local_server import LEASES, LocalServer, ServerState
+from flows.local_server import LEASES, LOG_FILE, LocalServer, ServerState, read_state
+from flows.prefect_schema import SCHEMA_FILE, VERSION_LINE, migrate_with_prefect, schema_version
 from flows.server_process import AfterStartup, settings_for_the_start_up
 from tests.conftest import ROOT, SAMPLES
-from tests.test_local_server import nianbao
+from tests.test_local_server import STARTING, api_post, nianbao
+from tests.test_prefect_schema import portrait
 
 
 def test_prefect_is_told_to_skip_what_the_server_does_itself():
@@ -107,47 +112,90 @@ def test_a_bad_sources_file_or_warehouse_starts_no_server(tmp_path, fake_start):
 
 
 MIGRATE_IN_A_CHILD = textwrap.dedent("""
-    import os, sqlite3
+    import sys
+    from pathlib import Path
     from flows.server_process import migrate_alongside
-    wait = migrate_alongside()
-    cpu = wait()
-    print("child cpu", cpu)
+    wait = migrate_alongside(Path(sys.argv[1]))
+    print("child cpu", wait())
 """)
-MIGRATE_AS_PREFECT_DOES = textwrap.dedent("""
-    import asyncio
-    from prefect.server.database import provide_database_interface
-    asyncio.run(provide_database_interface().create_db())
-""")
+CREATED = "created Prefect's database from "
+FORKED = "migrating Prefect's database in a child process (forked after"
 
 
-def _run(script: str, home: Path, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+def _run(script: str, home: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "PREFECT_SERVER_DATABASE"))}
     environment |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false", **env}
-    return subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=environment, capture_output=True, text=True,
-                          timeout=600)
+    return subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, env=environment, capture_output=True,
+                          text=True, timeout=600)
 
 
-def _schema(database: Path) -> tuple[list[tuple], list[tuple]]:
-    """Every table and index with its definition, and the alembic revision. A definition's lines are sorted:
-    Prefect's own migrations write a rebuilt table's constraints in no fixed order from one run to the next."""
-    with sqlite3.connect(database) as conn:
-        objects = [(kind, name, table, sorted(line.strip().rstrip(",") for line in (sql or "").splitlines()))
-                   for kind, name, table, sql in conn.execute("select type, name, tbl_name, sql from sqlite_master "
-                                                              "order by type, name")]
-        return objects, conn.execute("select version_num from alembic_version").fetchall()
+def test_a_new_database_is_made_from_the_schema_file_unless_migrations_are_off(tmp_path):
+    made = _run(MIGRATE_IN_A_CHILD, tmp_path / "made", str(SCHEMA_FILE))
+    assert made.returncode == 0, made.stderr
+    assert f"{CREATED}{SCHEMA_FILE.name} (Prefect " in made.stdout and FORKED not in made.stdout
+    assert made.stdout.rstrip().endswith("child cpu 0.0")  # Prefect's start-up is told not to migrate
+    with sqlite3.connect(tmp_path / "made" / "prefect.db") as conn:
+        assert conn.execute("pragma journal_mode").fetchone() == ("wal",)
+        assert conn.execute("select count(*) from sqlite_master where type = 'table'").fetchone()[0] > 30
+    off = _run(MIGRATE_IN_A_CHILD, tmp_path / "off", str(SCHEMA_FILE), PREFECT_SERVER_DATABASE_MIGRATE_ON_START="false")
+    assert off.returncode == 0, off.stderr
+    assert off.stdout.rstrip().endswith("child cpu None") and CREATED not in off.stdout
+    assert not (tmp_path / "off" / "prefect.db").exists()
 
 
 @pytest.mark.slow
-def test_a_new_database_migrated_by_the_forked_child_is_the_one_prefects_migrations_make(tmp_path):
-    ours, prefects = tmp_path / "ours", tmp_path / "prefects"
-    run = _run(MIGRATE_IN_A_CHILD, ours)
+def test_another_prefect_version_or_an_existing_database_is_migrated_by_the_forked_child(tmp_path):
+    """The fallback: Prefect's own migrations in the child, giving the database they give in Prefect."""
+    other_version = tmp_path / "schema-of-another-prefect.sql"
+    other_version.write_text(VERSION_LINE.sub("-- Prefect 0.0.1 ", SCHEMA_FILE.read_text(), count=1))
+    ours, prefects = tmp_path / "ours", tmp_path / "prefects" / "prefect.db"
+    run = _run(MIGRATE_IN_A_CHILD, ours, str(other_version))
     assert run.returncode == 0, run.stderr
-    assert "migrating Prefect's database in a child process (forked after" in run.stdout
+    assert FORKED in run.stdout and CREATED not in run.stdout
     assert float(run.stdout.split("child cpu")[1]) > 0.0  # the work was the child's, reaped by the parent
-    assert _run(MIGRATE_AS_PREFECT_DOES, prefects).returncode == 0
-    objects, version = _schema(ours / "prefect.db")
-    assert len(objects) > 100 and len(version) == 1
-    assert (objects, version) == _schema(prefects / "prefect.db")
+    prefects.parent.mkdir()
+    migrate_with_prefect(prefects)
+    assert portrait(ours / "prefect.db") == portrait(prefects)
+    again = _run(MIGRATE_IN_A_CHILD, ours, str(SCHEMA_FILE))  # the right version, but the database exists
+    assert again.returncode == 0, again.stderr
+    assert FORKED in again.stdout and CREATED not in again.stdout
+
+
+def _get(port: int, path: str) -> tuple[int, str, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.getheader("content-type") or "", response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_the_first_start_on_a_new_prefect_home_makes_the_database_from_the_file_and_serves_runs_and_the_ui(tmp_path):
+    home = tmp_path / "prefect"
+    run = nianbao(home, "ingest", str(SAMPLES), "--db", str(tmp_path / "w.duckdb"))
+    try:
+        assert run.returncode == 0, run.stderr
+        assert STARTING in run.stderr
+        state = read_state(home.resolve() / "nianbao-server")
+        assert state is not None
+        log = (home / "nianbao-server" / LOG_FILE).read_text()
+        assert f"{CREATED}{SCHEMA_FILE.name} (Prefect " in log and FORKED not in log
+        runs = api_post(state, "/flow_runs/filter", {})
+        assert [(flow_run["state_type"], flow_run["state_name"]) for flow_run in runs] == [("COMPLETED", "Completed")]
+        tasks = api_post(state, "/task_runs/filter", {})
+        assert tasks and {task["state_type"] for task in tasks} == {"COMPLETED"}
+        status, content_type, body = _get(state.port, "/")  # the UI
+        assert status == 200 and content_type.startswith("text/html") and b"<html" in body.lower()
+        status, _, body = _get(state.port, "/api/admin/version")
+        assert status == 200 and json.loads(body) == schema_version()
+        with sqlite3.connect(home / "prefect.db") as conn:
+            assert conn.execute("pragma journal_mode").fetchone() == ("wal",)
+    finally:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("PREFECT_HOME", str(home))
+            local_server.stop()
 
 
 @pytest.mark.slow
