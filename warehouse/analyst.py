@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from warehouse.sql import scalar, transaction
+from warehouse.sql import memory_limit_bytes, scalar, transaction
 from warehouse.wide import sync_wide_rows
 
 
@@ -164,28 +164,35 @@ REORDER_SHARE = 0.25
 DELETE_CHANGES = "delete from changes where agency_id in (select agency_id from _affected)"
 
 
-def _insert_changes_sql(sliced: bool) -> str:
-    """The changes of the affected agencies, or (`sliced`) of one slice: $year and the first character of
-    agency_id, the first two keys of CHANGES_ORDER, so that a full build sorts one slice at a time (sorting
-    every fact of a 100,000-report warehouse in one statement peaked at 12 GB).
+#: The affected agencies' reports, each with its previous year's (null when there is none) and the slice of
+#: the build it is written in: slices are runs of (year, agency block), the first two keys of CHANGES_ORDER,
+#: of at most $per_slice reports (a (year, block) larger than that is a slice of its own), numbered in that
+#: order, so that slices written one after another store the table in CHANGES_ORDER.
+PAIRS = """
+create or replace temp table _pairs as
+with chosen as (select agency_id, agency, adcode, year, report_id, left(agency_id, 1) as block from agency_reports
+                where agency_id in (select agency_id from _affected)),
+blocks as (select year, block, count(*) as reports from chosen group by all),
+slices as (select year, block,
+                  (sum(reports) over (order by year nulls last, block rows unbounded preceding) - reports)
+                  // $per_slice as slice
+           from blocks)
+select c.agency_id, c.agency, c.adcode, c.year, c.report_id, p.report_id as previous_report_id, s.slice
+from chosen c
+join slices s on s.year is not distinct from c.year and s.block = c.block
+left join chosen p on p.agency_id = c.agency_id and p.year = c.year - 1
+"""
 
-    The facts of the slice's reports and of their previous years' are chosen first (semi-joins on
-    report_id), so that no join builds a hash table of every fact: joined directly, a night of 500
-    reports ran out of 256 MB at 100,000 reports."""
-    of_block = " and left(agency_id, 1) = $block" if sliced else ""
-    of_year = "where c.year is not distinct from $year" if sliced else ""
-    return f"""
+#: One slice's changes, sorted. The facts of its reports and of their previous years' are chosen first
+#: (semi-joins on report_id), so that no join builds a hash table of every fact; the reports without a
+#: previous year (most of a first build) are not joined to previous facts at all.
+INSERT_CHANGES = f"""
 insert into changes
 select * from (
-with chosen as (select agency_id, agency, adcode, year, report_id from agency_reports
-                where agency_id in (select agency_id from _affected){of_block}),
-pairs as (
-    select c.*, p.report_id as previous_report_id
-    from chosen c left join chosen p on p.agency_id = c.agency_id and p.year = c.year - 1
-    {of_year}
-),
-current_facts as (select * from facts where report_id in (select report_id from pairs)),
-previous_facts as (select * from facts where report_id in (select previous_report_id from pairs))
+with x as (select * from _pairs where slice = $slice),
+current_facts as (select * from facts where report_id in (select report_id from x)),
+previous_facts as (select * from facts where report_id in (select previous_report_id from x)),
+pairs as (select * from x where previous_report_id is not null)
 select x.agency_id, x.agency, x.adcode, x.year, f.table_code, f.item, f.row_code, f.col_code, f.value,
        p.value as previous_value, f.value - p.value as change,
        case when p.value <> 0 then round((f.value - p.value) / abs(p.value) * 100, 2) end as change_pct,
@@ -194,30 +201,30 @@ from pairs x
 join current_facts f on f.report_id = x.report_id
 left join previous_facts p on p.report_id = x.previous_report_id and p.table_code = f.table_code
                           and p.row_code = f.row_code and p.col_code = f.col_code
+union all
+select x.agency_id, x.agency, x.adcode, x.year, f.table_code, f.item, f.row_code, f.col_code, f.value,
+       null, null, null, x.report_id, x.previous_report_id
+from x join current_facts f on f.report_id = x.report_id
+where x.previous_report_id is null
 )
 order by {CHANGES_ORDER};
 """
-
-
-INSERT_CHANGES = _insert_changes_sql(sliced=False)
-INSERT_CHANGES_SLICE = _insert_changes_sql(sliced=True)
-#: The slices of the affected agencies, in CHANGES_ORDER (nulls last, as there).
-CHANGE_SLICES = """
-select distinct year, left(agency_id, 1) as block from agency_reports
-where agency_id in (select agency_id from _affected) order by year, block
-"""
-#: Below this many affected reports (a night's) one statement is cheaper than a scan of facts per slice; from
-#: it on, one statement's joins and sort outgrew DuckDB's memory limit (10,000 reports ran out of 256 MB).
-SLICED_FROM_REPORTS = 2_000
+#: DuckDB memory a slice of the build may take per report (about 200 facts, each sorted with its 14
+#: columns, and the previous year's facts to join): the slices are sized by the connection's memory limit
+#: so that each sorts in memory. Measured (BENCHMARKS.md): ... 
+CHANGE_BYTES_PER_REPORT = 128 * 2**10
 
 
 def _insert_changes(conn: duckdb.DuckDBPyConnection) -> int:
-    """Write the changes of the affected agencies in CHANGES_ORDER; the number of rows written."""
-    affected = scalar(conn, "select count(*) from agency_reports where agency_id in (select agency_id from _affected)")
-    if affected < SLICED_FROM_REPORTS:
-        return scalar(conn, INSERT_CHANGES)
-    return sum(scalar(conn, INSERT_CHANGES_SLICE, {"year": year, "block": block})
-               for year, block in conn.execute(CHANGE_SLICES).fetchall())
+    """Write the changes of the affected agencies in CHANGES_ORDER, one slice sized by DuckDB's memory limit
+    at a time (sorting every fact of a 100,000-report warehouse in one statement peaked at 12 GB, and one
+    statement of 2,000 reports spilled its sort under 256 MB); the number of rows written."""
+    per_slice = max(1, memory_limit_bytes(conn) // CHANGE_BYTES_PER_REPORT)
+    conn.execute(PAIRS, {"per_slice": per_slice})
+    slices = [row[0] for row in conn.execute("select distinct slice from _pairs order by slice").fetchall()]
+    written = sum(scalar(conn, INSERT_CHANGES, {"slice": n}) for n in slices)
+    conn.execute("drop table _pairs")
+    return written
 
 
 REFRESH_REGION_METRICS = """
@@ -320,4 +327,5 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
                           REFRESH_FAILED_CHECKS):
             conn.execute(statement)
         conn.execute("drop table _affected")
+    conn.execute("checkpoint")  # the rows written leave DuckDB's memory before the wide rows' gather in it
     sync_wide_rows(conn)
