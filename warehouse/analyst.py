@@ -8,11 +8,13 @@ year (agency_reports, a view: the latest loaded, when a year has several).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
 
-from warehouse.sql import memory_limit_bytes, scalar, transaction
+from warehouse.sql import memory_limit_bytes, scalar, size_setting, transaction
 from warehouse.wide import sync_wide_rows
 
 
@@ -304,6 +306,29 @@ def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("insert or replace into analyst_order values ('changes', 0)")
 
 
+#: DuckDB's memory for the analyst tables' refresh (the writers' limit, NIANBAO_DUCKDB_MEMORY_LIMIT, when that
+#: is lower). Lowering the limit evicts what the loads left cached, and the changes' slices are sized by it.
+#: No checkpoint may run under it: one writes every table with pending rows, and the wide cells tables' some
+#: 530 columns (a block each) ran out of 192 MB, which DuckDB cannot survive (BENCHMARKS.md). So the refresh
+#: holds checkpoints off, and checkpoints under the writers' limit once done; the wide rows are written there.
+REFRESH_MEMORY_LIMIT = "128MB"
+
+
+@contextmanager
+def _under_refresh_memory_limit(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    """The connection's DuckDB memory limit lowered to REFRESH_MEMORY_LIMIT inside the block (never raised) and
+    no automatic checkpoint there, then both restored."""
+    limit, limit_bytes = size_setting(conn, "memory_limit"), memory_limit_bytes(conn)
+    threshold = size_setting(conn, "checkpoint_threshold")
+    conn.execute(f"set checkpoint_threshold = '1TB'; set memory_limit = '{REFRESH_MEMORY_LIMIT}'")
+    if memory_limit_bytes(conn) > limit_bytes:
+        conn.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        conn.execute(f"set memory_limit = '{limit}'; set checkpoint_threshold = '{threshold}'")
+
+
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
     """Rebuild agencies, region_metrics, missing_reports and failed_check_rows, changes and metrics of the
     agencies whose reports the run `run_id` loaded (of every agency without run_id, or when metrics is still
@@ -311,10 +336,19 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
     run loaded), a slice of reports per transaction.
 
     A night that loads a few hundred reports into a warehouse of 100,000 recomputes only their agencies'
-    rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md). It runs under the
-    connection's memory limit (the writers' NIANBAO_DUCKDB_MEMORY_LIMIT, warehouse/store.py): every statement
-    is written to fit in it (slices, facts chosen by report before they are joined) or to spill.
+    rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md). The analyst tables are
+    refreshed under REFRESH_MEMORY_LIMIT and the wide rows under the connection's limit (the writers'
+    NIANBAO_DUCKDB_MEMORY_LIMIT, warehouse/store.py): every statement is written to fit in it (slices sized by
+    the limit, facts chosen by report before they are joined) or to spill.
     """
+    with _under_refresh_memory_limit(conn):
+        _refresh_analyst_tables(conn, run_id)
+    conn.execute("checkpoint")  # the rows written leave DuckDB's memory before the wide rows gather in it
+    sync_wide_rows(conn)
+
+
+def _refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
+    """Everything but the wide rows, in one transaction."""
     with transaction(conn):
         if run_id is not None and scalar(conn, "select count(*) = 0 from metrics"):
             run_id = None
@@ -327,5 +361,3 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
                           REFRESH_FAILED_CHECKS):
             conn.execute(statement)
         conn.execute("drop table _affected")
-    conn.execute("checkpoint")  # the rows written leave DuckDB's memory before the wide rows' gather in it
-    sync_wide_rows(conn)

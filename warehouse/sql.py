@@ -35,6 +35,14 @@ def memory_limit_bytes(conn: duckdb.DuckDBPyConnection) -> int:
     return int(float(number) * _UNITS[unit])
 
 
+def size_setting(conn: duckdb.DuckDBPyConnection, name: str) -> str:
+    """A value that sets a size setting (memory_limit, checkpoint_threshold) back to what it is now, as DuckDB
+    shows it. DuckDB truncates what it shows to a tenth of the unit ('256MB' shows as 244.1 MiB, and
+    '244.1 MiB' as 244.0 MiB), so half a tenth more restores the same."""
+    number, unit = str(scalar(conn, f"select current_setting('{name}')")).split()
+    return f"{float(number) + 0.05:.2f} {unit}"
+
+
 @contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Commit what the block wrote, or roll all of it back when the block raises (an interrupt included)."""

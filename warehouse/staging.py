@@ -24,7 +24,6 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.sql import memory_limit_bytes
 from warehouse.store import connect, is_empty_file, open_database
 
 #: DuckDB threads of the connection to a run's copy. A batch's statements are small: a second thread
@@ -37,11 +36,6 @@ COPY_THREADS = 1
 #: DuckDB's default of 16 MB (one checkpoint in the middle), 0.60-0.63 at 64 MB. The log's rows wait in
 #: DuckDB's memory, within its memory limit.
 COPY_CHECKPOINT_THRESHOLD = "64MB"
-#: DuckDB's memory for the publish (the analyst tables' refresh and the wide rows, whose statements are
-#: sliced by it), below the loads' NIANBAO_DUCKDB_MEMORY_LIMIT: the publish's own memory (the wide rows'
-#: frames) comes on top of DuckDB's, and the loads' buffer pool is not needed any more. The writers' limit
-#: applies when it is lower. At 10,000 reports: ... (BENCHMARKS.md).
-PUBLISH_MEMORY_LIMIT = "256MB"
 #: The connection of each run's copy open in this process, by the copy's real path.
 _OPEN_COPIES: dict[str, duckdb.DuckDBPyConnection] = {}
 _OPEN_COPIES_LOCK = threading.Lock()
@@ -147,18 +141,10 @@ def loading(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
 
 @contextmanager
 def publishing(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor on the run's connection for the publish, under PUBLISH_MEMORY_LIMIT (or the writers' limit
-    when that is lower).
-
-    The loads' rows are checkpointed first: until then they live in DuckDB's memory, which cannot evict
-    them, and the closing checkpoint would write them anyway. Lowering the limit then evicts the loads'
-    cached blocks, so that the publish starts from DuckDB's smaller share."""
+    """A cursor on the run's connection for the publish, the loads' rows checkpointed first: until then they
+    live in DuckDB's memory, which cannot evict them, and the closing checkpoint would write them anyway."""
     with loading(staging) as conn:
         conn.execute("checkpoint")
-        loads_limit = memory_limit_bytes(conn)
-        conn.execute(f"set memory_limit = '{PUBLISH_MEMORY_LIMIT}'")
-        if memory_limit_bytes(conn) > loads_limit:
-            conn.execute(f"set memory_limit = '{loads_limit} bytes'")
         yield conn
 
 
