@@ -377,7 +377,8 @@ def test_the_refresh_runs_under_the_writers_memory_limit_and_fits_in_it(tmp_path
 def test_the_analyst_tables_refresh_under_the_lower_limit_and_the_wide_rows_under_the_writers(tmp_path, monkeypatch):
     """REFRESH_MEMORY_LIMIT is in force while changes are written (their slices sized by it), with no automatic
     checkpoint (one under it ran out of memory on the wide tables); the writers' limit and checkpoint threshold
-    for the wide rows and after the refresh. A writers' limit below REFRESH_MEMORY_LIMIT is kept."""
+    for the wide rows and after the refresh, and the writers' limit for the rewrite of `changes` in order (a
+    sort of the whole table). A writers' limit below REFRESH_MEMORY_LIMIT is kept."""
     import duckdb
 
     def shown(limit: str) -> str:
@@ -395,6 +396,7 @@ def test_the_analyst_tables_refresh_under_the_lower_limit_and_the_wide_rows_unde
     seen: list[tuple[str, str, str]] = []
     monkeypatch.setattr(analyst, "_insert_changes", spy("changes", analyst._insert_changes))
     monkeypatch.setattr(analyst, "sync_wide_rows", spy("wide", wide.sync_wide_rows))
+    monkeypatch.setattr(analyst, "reorder_changes", spy("reorder", analyst.reorder_changes))
     _load(tmp_path / "w.duckdb", sorted(str(p) for p in SAMPLES.glob("*.txt")))
     with connect(tmp_path / "w.duckdb") as conn:
         conn.execute("set checkpoint_threshold = '64MB'")
@@ -404,9 +406,13 @@ def test_the_analyst_tables_refresh_under_the_lower_limit_and_the_wide_rows_unde
             conn.execute(f"set memory_limit = '{writers}'")
             refresh_analyst_tables(conn)
             seen.append(("after", *settings(conn)))
+        conn.execute("set memory_limit = '256MB'; delete from analyst_order")  # changes unordered: rewritten
+        refresh_analyst_tables(conn, "run-1")
     held_off = scalar(duckdb.connect(), "set checkpoint_threshold = '1TB'; select current_setting('checkpoint_threshold')")
     assert analyst.REFRESH_MEMORY_LIMIT == "128MB"
     assert seen == [("changes", shown("128MB"), held_off), ("wide", shown("256MB"), threshold),
                     ("after", shown("256MB"), threshold),
                     ("changes", shown("64MB"), held_off), ("wide", shown("64MB"), threshold),
-                    ("after", shown("64MB"), threshold)]
+                    ("after", shown("64MB"), threshold),
+                    ("changes", shown("128MB"), held_off), ("reorder", shown("256MB"), held_off),
+                    ("wide", shown("256MB"), threshold)]

@@ -285,17 +285,18 @@ def ensure_analyst_schema(conn: duckdb.DuckDBPyConnection) -> None:
                      [(m.key, m.name_zh, m.name_en, m.formula, m.unit) for m in METRICS])
 
 
-def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None) -> None:
+def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None, reorder_limit: str) -> None:
     """Count the rows an incremental refresh appended out of order (`appended`; None after a full refresh,
     which wrote every row in order) and rewrite `changes` in CHANGES_ORDER once they pass REORDER_SHARE
-    (at once in a warehouse whose `changes` was written before this order, which has no count)."""
+    (at once in a warehouse whose `changes` was written before this order, which has no count). The rewrite,
+    one sort of the whole table, runs under `reorder_limit` (the writers'): under the refresh's 128 MB it ran
+    out of memory at 10,000 reports."""
     counted = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
-    if appended is not None and counted is None:  # changes was written before this order existed
-        reorder_changes(conn)
-        return
     unordered = 0 if appended is None or counted is None else counted[0] + appended
-    if unordered > REORDER_SHARE * scalar(conn, "select count(*) from changes"):
-        reorder_changes(conn)
+    if (appended is not None and counted is None  # changes was written before this order existed
+            or unordered > REORDER_SHARE * scalar(conn, "select count(*) from changes")):
+        with _memory_limit(conn, reorder_limit):
+            reorder_changes(conn)
     else:
         conn.execute("insert or replace into analyst_order values ('changes', ?)", [unordered])
 
@@ -315,18 +316,30 @@ REFRESH_MEMORY_LIMIT = "128MB"
 
 
 @contextmanager
-def _under_refresh_memory_limit(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The connection's DuckDB memory limit lowered to REFRESH_MEMORY_LIMIT inside the block (never raised) and
-    no automatic checkpoint there, then both restored."""
-    limit, limit_bytes = size_setting(conn, "memory_limit"), memory_limit_bytes(conn)
-    threshold = size_setting(conn, "checkpoint_threshold")
-    conn.execute(f"set checkpoint_threshold = '1TB'; set memory_limit = '{REFRESH_MEMORY_LIMIT}'")
-    if memory_limit_bytes(conn) > limit_bytes:
-        conn.execute(f"set memory_limit = '{limit}'")
+def _memory_limit(conn: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """The connection's DuckDB memory limit set to `limit` inside the block, then restored."""
+    before = size_setting(conn, "memory_limit")
+    conn.execute(f"set memory_limit = '{limit}'")
     try:
         yield
     finally:
-        conn.execute(f"set memory_limit = '{limit}'; set checkpoint_threshold = '{threshold}'")
+        conn.execute(f"set memory_limit = '{before}'")
+
+
+@contextmanager
+def _under_refresh_memory_limit(conn: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """The connection's DuckDB memory limit lowered to REFRESH_MEMORY_LIMIT inside the block (never raised) and
+    no automatic checkpoint there, then both restored; yields the limit it had (the writers')."""
+    writers, writers_bytes = size_setting(conn, "memory_limit"), memory_limit_bytes(conn)
+    threshold = size_setting(conn, "checkpoint_threshold")
+    conn.execute("set checkpoint_threshold = '1TB'")
+    try:
+        with _memory_limit(conn, REFRESH_MEMORY_LIMIT):
+            if memory_limit_bytes(conn) > writers_bytes:
+                conn.execute(f"set memory_limit = '{writers}'")
+            yield writers
+    finally:
+        conn.execute(f"set checkpoint_threshold = '{threshold}'")
 
 
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
@@ -341,13 +354,13 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
     NIANBAO_DUCKDB_MEMORY_LIMIT, warehouse/store.py): every statement is written to fit in it (slices sized by
     the limit, facts chosen by report before they are joined) or to spill.
     """
-    with _under_refresh_memory_limit(conn):
-        _refresh_analyst_tables(conn, run_id)
+    with _under_refresh_memory_limit(conn) as writers:
+        _refresh_analyst_tables(conn, run_id, writers)
     conn.execute("checkpoint")  # the rows written leave DuckDB's memory before the wide rows gather in it
     sync_wide_rows(conn)
 
 
-def _refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None) -> None:
+def _refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None, writers_limit: str) -> None:
     """Everything but the wide rows, in one transaction."""
     with transaction(conn):
         if run_id is not None and scalar(conn, "select count(*) = 0 from metrics"):
@@ -356,7 +369,7 @@ def _refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None)
         conn.execute(REFRESH_AGENCIES)
         conn.execute(DELETE_CHANGES)
         appended = _insert_changes(conn)
-        _keep_changes_ordered(conn, appended if run_id is not None else None)
+        _keep_changes_ordered(conn, appended if run_id is not None else None, writers_limit)
         for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS,
                           REFRESH_FAILED_CHECKS):
             conn.execute(statement)
