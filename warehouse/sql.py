@@ -1,5 +1,6 @@
 """DuckDB idioms said once: one answer from a query that always returns one (a count, a setting, a copy's
-row count, the memory limit in bytes), a transaction that is rolled back on any error, and a frame registered for one statement's time.
+row count), a size setting read back (the memory limit in bytes, a value that restores it), a transaction
+that is rolled back on any error, and a frame registered for one statement's time.
 
 Said once here, so that every caller states the expectation instead of indexing a fetch that might be None,
 and no caller can forget the rollback or leave a frame registered on the connection.
