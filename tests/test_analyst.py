@@ -416,3 +416,4 @@ def test_the_analyst_tables_refresh_under_the_lower_limit_and_the_wide_rows_unde
                     ("after", shown("64MB"), threshold),
                     ("changes", shown("128MB"), held_off), ("reorder", shown("256MB"), held_off),
                     ("wide", shown("256MB"), threshold)]
+

@@ -213,8 +213,9 @@ order by {CHANGES_ORDER};
 """
 #: DuckDB memory a slice of the build takes per report (about 200 facts, each sorted with its 14 columns,
 #: and the previous year's facts to join): the slices are sized by the connection's memory limit so that
-#: each sorts in memory. At 2,000 text reports, slices of 1,000 fitted in 128 MB and one of 1,919 did not.
-CHANGE_BYTES_PER_REPORT = 128 * 2**10
+#: each sorts in memory. At 2,000 text reports (7% with a previous year) slices of 1,000 fitted in 128 MB and
+#: one of 1,919 did not; reports with a previous year take more (its facts' hash table), hence the margin.
+CHANGE_BYTES_PER_REPORT = 256 * 2**10
 
 
 def _insert_changes(conn: duckdb.DuckDBPyConnection) -> int:
@@ -311,7 +312,8 @@ def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
 #: is lower). Lowering the limit evicts what the loads left cached, and the changes' slices are sized by it.
 #: No checkpoint may run under it: one writes every table with pending rows, and the wide cells tables' some
 #: 530 columns (a block each) ran out of 192 MB, which DuckDB cannot survive (BENCHMARKS.md). So the refresh
-#: holds checkpoints off, and checkpoints under the writers' limit once done; the wide rows are written there.
+#: holds automatic checkpoints off; the next (at the writers' limit, or the close) writes its rows, and the
+#: wide rows are written under the writers' limit.
 REFRESH_MEMORY_LIMIT = "128MB"
 
 
@@ -356,7 +358,6 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
     """
     with _under_refresh_memory_limit(conn) as writers:
         _refresh_analyst_tables(conn, run_id, writers)
-    conn.execute("checkpoint")  # the rows written leave DuckDB's memory before the wide rows gather in it
     sync_wide_rows(conn)
 
 
