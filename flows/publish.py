@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from warehouse.analyst import refresh_analyst_tables
-from warehouse.staging import Staging, loading, publish
+from warehouse.staging import Staging, loading, publish, publishing
 from warehouse.store import LoadBatch, load_batch, record_fetches, record_run
 
 
@@ -35,7 +35,7 @@ def load_into(staging: Staging, batch: LoadBatch, run_id: str) -> None:
 def publish_run(staging: Staging, run: RunInfo, started_at: datetime, status: str, counts: dict[str, int],
                 fetches: list[dict]) -> None:
     """Record the run and its crawl fetches in the copy, then swap the copy in for the published file."""
-    with loading(staging) as conn:
+    with publishing(staging) as conn:
         refresh_analyst_tables(conn, run.id)
         record_fetches(conn, fetches)
         record_run(conn, run.id, run.attempt, run.name, started_at, status, counts)

@@ -15,7 +15,7 @@ from transforms.agencies import place_agency
 from warehouse import analyst, wide
 from warehouse.analyst import CHANGES_ORDER, refresh_analyst_tables
 from warehouse.schema import SCHEMA_VERSION
-from warehouse.sql import one_row, scalar
+from warehouse.sql import one_row, scalar, transaction
 from warehouse.store import connect, load_batch
 
 SAMPLE_CODES = {
@@ -213,21 +213,55 @@ def test_changes_is_stored_in_agency_blocks_and_an_incremental_refresh_keeps_it_
 
 
 def test_a_full_build_written_slice_by_slice_stores_the_same_changes_in_the_same_order(tmp_path, monkeypatch):
-    """A large build writes changes one (year, agency block) slice at a time, to bound its memory: the table
+    """A large build writes changes one slice of (year, agency block)s at a time, to bound its memory: the table
     must be the one a single statement writes, row for row and in the stored order."""
     samples = sorted(str(p) for p in SAMPLES.glob("*.txt"))
     later = _variant("002_54cd1b08fa028caf.txt", tmp_path / "2024.txt", "平顶山市教育体育局", "平顶山市教育体育局",
                      year=("2023", "2024"), new_received=30)
     tables = {}
-    for name, threshold in (("one statement", 10**9), ("sliced", 0)):
-        monkeypatch.setattr(analyst, "SLICED_FROM_REPORTS", threshold)
-        _load(tmp_path / f"{threshold}.duckdb", [*samples, str(later)])
-        with connect(tmp_path / f"{threshold}.duckdb") as conn:
+    for name, bytes_per_report in (("one statement", 1), ("sliced", 2**50)):  # a slice of all, or of one report
+        monkeypatch.setattr(analyst, "CHANGE_BYTES_PER_REPORT", bytes_per_report)
+        _load(tmp_path / f"{bytes_per_report}.duckdb", [*samples, str(later)])
+        with connect(tmp_path / f"{bytes_per_report}.duckdb") as conn:
             slices = conn.execute("select count(distinct (year, left(agency_id, 1))) from changes").fetchone()[0]
+            with_previous = conn.execute("select count(*) from changes where previous_value is not null").fetchone()[0]
             tables[name] = conn.execute("select *, rowid from changes order by rowid").fetchall()
-    assert slices > 1
+    assert slices > 1 and with_previous > 0
     assert len(tables["one statement"]) > 500
     assert tables["sliced"] == tables["one statement"]
+
+
+class _SliceSpy:
+    """A connection that records, before `_pairs` is dropped, how many reports each slice of the build held."""
+
+    def __init__(self, conn):
+        self.conn, self.slices = conn, []
+
+    def execute(self, sql, *args):
+        if sql == "drop table _pairs":
+            self.slices = self.conn.execute("select count(*) from _pairs group by slice order by slice").fetchall()
+        return self.conn.execute(sql, *args)
+
+
+def test_the_changes_slices_are_sized_by_duckdbs_memory_limit(tmp_path, monkeypatch):
+    """Each slice holds about memory limit / CHANGE_BYTES_PER_REPORT reports, a (year, agency block) never split:
+    under a limit for one report a slice, one slice per block; under a limit for all of them, one slice."""
+    _load(tmp_path / "w.duckdb", sorted(str(p) for p in SAMPLES.glob("*.txt")))
+    monkeypatch.setattr(analyst, "CHANGE_BYTES_PER_REPORT", 40 * 2**20)
+    sizes = {}
+    with connect(tmp_path / "w.duckdb") as conn:
+        reports = scalar(conn, "select count(*) from agency_reports")
+        blocks = conn.execute("select count(*) from agency_reports group by year, left(agency_id, 1) "
+                              "order by year, left(agency_id, 1)").fetchall()
+        for limit in ("64MB", "1GB"):  # 61 MiB: one report a slice; 954 MiB: 23
+            conn.execute(f"set memory_limit = '{limit}'")
+            spy = _SliceSpy(conn)
+            with transaction(conn):
+                conn.execute(analyst.AFFECTED, {"run_id": None})
+                analyst._insert_changes(spy)
+            sizes[limit] = spy.slices
+    assert len(blocks) > 1 and reports < 23
+    assert sizes == {"64MB": blocks, "1GB": [(reports,)]}
 
 
 def test_missing_reports_lists_an_agency_that_stopped_publishing(tmp_path):
@@ -323,6 +357,9 @@ def test_the_refresh_runs_under_the_writers_memory_limit_and_fits_in_it(tmp_path
     limits = []
     monkeypatch.setattr(analyst, "sync_wide_rows", lambda conn: limits.append(
         scalar(conn, "select current_setting('memory_limit')")) or wide.sync_wide_rows(conn))
+    insert_changes = analyst._insert_changes
+    monkeypatch.setattr(analyst, "_insert_changes", lambda conn: limits.append(
+        scalar(conn, "select current_setting('memory_limit')")) or insert_changes(conn))
     with connect(db) as conn:
         refresh_analyst_tables(conn)
         conn.execute("update reports set run_id = 'night' where report_id in "
@@ -333,5 +370,50 @@ def test_the_refresh_runs_under_the_writers_memory_limit_and_fits_in_it(tmp_path
             (select count(*) from facts where report_id in (select report_id from agency_reports)),
             (select count(*) from failed_checks), (select count(*) from checks where not passed)""")
     expected = scalar(duckdb.connect(), "set memory_limit = '128MB'; select current_setting('memory_limit')")
-    assert limits == [expected, expected]
+    assert limits == [expected] * 4  # the changes and the wide rows, full and incremental: the refresh's 128 MB
     assert changes == facts > 500_000 and failed == failing > 0
+
+
+def test_the_analyst_tables_refresh_under_the_lower_limit_and_the_wide_rows_under_the_writers(tmp_path, monkeypatch):
+    """REFRESH_MEMORY_LIMIT is in force while changes are written (their slices sized by it), with no automatic
+    checkpoint (one under it ran out of memory on the wide tables); the writers' limit and checkpoint threshold
+    for the wide rows and after the refresh, and the writers' limit for the rewrite of `changes` in order (a
+    sort of the whole table). A writers' limit below REFRESH_MEMORY_LIMIT is kept."""
+    import duckdb
+
+    def shown(limit: str) -> str:
+        return scalar(duckdb.connect(), f"set memory_limit = '{limit}'; select current_setting('memory_limit')")
+
+    def settings(conn) -> tuple[str, str]:
+        return one_row(conn, "select current_setting('memory_limit'), current_setting('checkpoint_threshold')")
+
+    def spy(name: str, function):
+        def recorded(conn, *args):
+            seen.append((name, *settings(conn)))
+            return function(conn, *args)
+        return recorded
+
+    seen: list[tuple[str, str, str]] = []
+    monkeypatch.setattr(analyst, "_insert_changes", spy("changes", analyst._insert_changes))
+    monkeypatch.setattr(analyst, "sync_wide_rows", spy("wide", wide.sync_wide_rows))
+    monkeypatch.setattr(analyst, "reorder_changes", spy("reorder", analyst.reorder_changes))
+    _load(tmp_path / "w.duckdb", sorted(str(p) for p in SAMPLES.glob("*.txt")))
+    with connect(tmp_path / "w.duckdb") as conn:
+        conn.execute("set checkpoint_threshold = '64MB'")
+        threshold = settings(conn)[1]
+        seen.clear()
+        for writers in ("256MB", "64MB"):
+            conn.execute(f"set memory_limit = '{writers}'")
+            refresh_analyst_tables(conn)
+            seen.append(("after", *settings(conn)))
+        conn.execute("set memory_limit = '256MB'; delete from analyst_order")  # changes unordered: rewritten
+        refresh_analyst_tables(conn, "run-1")
+    held_off = scalar(duckdb.connect(), "set checkpoint_threshold = '1TB'; select current_setting('checkpoint_threshold')")
+    assert analyst.REFRESH_MEMORY_LIMIT == "128MB"
+    assert seen == [("changes", shown("128MB"), held_off), ("wide", shown("256MB"), threshold),
+                    ("after", shown("256MB"), threshold),
+                    ("changes", shown("64MB"), held_off), ("wide", shown("64MB"), threshold),
+                    ("after", shown("64MB"), threshold),
+                    ("changes", shown("128MB"), held_off), ("reorder", shown("256MB"), held_off),
+                    ("wide", shown("256MB"), threshold)]
+

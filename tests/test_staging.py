@@ -15,11 +15,11 @@ import pytest
 from flows.api import ingest, load_and_publish
 from flows.ingest import ingest_flow
 from flows.pipeline import process_batch
-from flows.publish import RunInfo
+from flows.publish import RunInfo, load_into
 from tests.conftest import ROOT, SAMPLES, copy_samples_as
 from tests.expected import warehouse_state
 from tests.processes import ReaderLoop, WriteLockHolder, wait_for
-from warehouse.staging import WarehouseChanged, publish, stage, staging_path
+from warehouse.staging import WarehouseChanged, publish, publishing, stage, staging_path
 from warehouse.store import WarehouseLocked, connect, load_batch
 
 SAMPLE_PATHS = sorted(str(p) for p in SAMPLES.glob("*.txt"))
@@ -209,3 +209,19 @@ def test_a_run_killed_with_its_copy_open_leaves_the_warehouse_as_it_was_and_the_
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".w.duckdb")) == [
         ".w.duckdb.hashes", ".w.duckdb.run.lock"]
     assert report_count(db) == 10
+
+
+def test_the_publish_starts_from_the_loads_checkpointed(tmp_path):
+    """The loads' rows wait in the run's log (and in DuckDB's memory) until a checkpoint: `publishing` writes
+    them to the copy before the refresh, so that the refresh has DuckDB's memory to itself."""
+    db = tmp_path / "w.duckdb"
+    staging = stage(db, "run-1")
+    load_into(staging, process_batch(SAMPLE_PATHS), "run-1")
+    log = f"{staging.path}.wal"
+    logged = os.path.getsize(log)
+    with publishing(staging) as conn:
+        after = os.path.getsize(log) if os.path.exists(log) else 0
+        reports = conn.execute("select count(*) from reports").fetchone()[0]
+    publish(staging)
+    assert logged > 100_000 and after == 0
+    assert reports == report_count(db) == len(SAMPLE_PATHS)

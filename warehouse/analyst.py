@@ -8,11 +8,13 @@ year (agency_reports, a view: the latest loaded, when a year has several).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
 
-from warehouse.sql import scalar, transaction
+from warehouse.sql import memory_limit_bytes, scalar, size_setting, transaction
 from warehouse.wide import sync_wide_rows
 
 
@@ -164,28 +166,35 @@ REORDER_SHARE = 0.25
 DELETE_CHANGES = "delete from changes where agency_id in (select agency_id from _affected)"
 
 
-def _insert_changes_sql(sliced: bool) -> str:
-    """The changes of the affected agencies, or (`sliced`) of one slice: $year and the first character of
-    agency_id, the first two keys of CHANGES_ORDER, so that a full build sorts one slice at a time (sorting
-    every fact of a 100,000-report warehouse in one statement peaked at 12 GB).
+#: The affected agencies' reports, each with its previous year's (null when there is none) and the slice of
+#: the build it is written in: slices are runs of (year, agency block), the first two keys of CHANGES_ORDER,
+#: of about $per_slice reports (the (year, block)s that start within one multiple of it: a (year, block) is
+#: never split), numbered in that order, so that slices written one after another store CHANGES_ORDER.
+PAIRS = """
+create or replace temp table _pairs as
+with chosen as (select agency_id, agency, adcode, year, report_id, left(agency_id, 1) as block from agency_reports
+                where agency_id in (select agency_id from _affected)),
+blocks as (select year, block, count(*) as reports from chosen group by all),
+slices as (select year, block,
+                  (sum(reports) over (order by year nulls last, block rows unbounded preceding) - reports)
+                  // $per_slice as slice
+           from blocks)
+select c.agency_id, c.agency, c.adcode, c.year, c.report_id, p.report_id as previous_report_id, s.slice
+from chosen c
+join slices s on s.year is not distinct from c.year and s.block = c.block
+left join chosen p on p.agency_id = c.agency_id and p.year = c.year - 1
+"""
 
-    The facts of the slice's reports and of their previous years' are chosen first (semi-joins on
-    report_id), so that no join builds a hash table of every fact: joined directly, a night of 500
-    reports ran out of 256 MB at 100,000 reports."""
-    of_block = " and left(agency_id, 1) = $block" if sliced else ""
-    of_year = "where c.year is not distinct from $year" if sliced else ""
-    return f"""
+#: One slice's changes, sorted. The facts of its reports and of their previous years' are chosen first
+#: (semi-joins on report_id), so that no join builds a hash table of every fact; the reports without a
+#: previous year (most of a first build) are not joined to previous facts at all.
+INSERT_CHANGES = f"""
 insert into changes
 select * from (
-with chosen as (select agency_id, agency, adcode, year, report_id from agency_reports
-                where agency_id in (select agency_id from _affected){of_block}),
-pairs as (
-    select c.*, p.report_id as previous_report_id
-    from chosen c left join chosen p on p.agency_id = c.agency_id and p.year = c.year - 1
-    {of_year}
-),
-current_facts as (select * from facts where report_id in (select report_id from pairs)),
-previous_facts as (select * from facts where report_id in (select previous_report_id from pairs))
+with x as (select * from _pairs where slice = $slice),
+current_facts as (select * from facts where report_id in (select report_id from x)),
+previous_facts as (select * from facts where report_id in (select previous_report_id from x)),
+pairs as (select * from x where previous_report_id is not null)
 select x.agency_id, x.agency, x.adcode, x.year, f.table_code, f.item, f.row_code, f.col_code, f.value,
        p.value as previous_value, f.value - p.value as change,
        case when p.value <> 0 then round((f.value - p.value) / abs(p.value) * 100, 2) end as change_pct,
@@ -194,30 +203,31 @@ from pairs x
 join current_facts f on f.report_id = x.report_id
 left join previous_facts p on p.report_id = x.previous_report_id and p.table_code = f.table_code
                           and p.row_code = f.row_code and p.col_code = f.col_code
+union all
+select x.agency_id, x.agency, x.adcode, x.year, f.table_code, f.item, f.row_code, f.col_code, f.value,
+       null, null, null, x.report_id, x.previous_report_id
+from x join current_facts f on f.report_id = x.report_id
+where x.previous_report_id is null
 )
 order by {CHANGES_ORDER};
 """
-
-
-INSERT_CHANGES = _insert_changes_sql(sliced=False)
-INSERT_CHANGES_SLICE = _insert_changes_sql(sliced=True)
-#: The slices of the affected agencies, in CHANGES_ORDER (nulls last, as there).
-CHANGE_SLICES = """
-select distinct year, left(agency_id, 1) as block from agency_reports
-where agency_id in (select agency_id from _affected) order by year, block
-"""
-#: Below this many affected reports (a night's) one statement is cheaper than a scan of facts per slice; from
-#: it on, one statement's joins and sort outgrew DuckDB's memory limit (10,000 reports ran out of 256 MB).
-SLICED_FROM_REPORTS = 2_000
+#: DuckDB memory a slice of the build takes per report (about 200 facts, each sorted with its 14 columns,
+#: and the previous year's facts to join): the slices are sized by the connection's memory limit so that
+#: each sorts in memory. At 2,000 text reports (7% with a previous year) slices of 1,000 fitted in 128 MB and
+#: one of 1,919 did not; reports with a previous year take more (its facts' hash table), hence the margin.
+CHANGE_BYTES_PER_REPORT = 256 * 2**10
 
 
 def _insert_changes(conn: duckdb.DuckDBPyConnection) -> int:
-    """Write the changes of the affected agencies in CHANGES_ORDER; the number of rows written."""
-    affected = scalar(conn, "select count(*) from agency_reports where agency_id in (select agency_id from _affected)")
-    if affected < SLICED_FROM_REPORTS:
-        return scalar(conn, INSERT_CHANGES)
-    return sum(scalar(conn, INSERT_CHANGES_SLICE, {"year": year, "block": block})
-               for year, block in conn.execute(CHANGE_SLICES).fetchall())
+    """Write the changes of the affected agencies in CHANGES_ORDER, one slice sized by DuckDB's memory limit
+    at a time (sorting every fact of a 100,000-report warehouse in one statement peaked at 12 GB, and one
+    statement of 2,000 reports spilled its sort under 256 MB); the number of rows written."""
+    per_slice = max(1, memory_limit_bytes(conn) // CHANGE_BYTES_PER_REPORT)
+    conn.execute(PAIRS, {"per_slice": per_slice})
+    slices = [row[0] for row in conn.execute("select distinct slice from _pairs order by slice").fetchall()]
+    written = sum(scalar(conn, INSERT_CHANGES, {"slice": n}) for n in slices)
+    conn.execute("drop table _pairs")
+    return written
 
 
 REFRESH_REGION_METRICS = """
@@ -276,17 +286,18 @@ def ensure_analyst_schema(conn: duckdb.DuckDBPyConnection) -> None:
                      [(m.key, m.name_zh, m.name_en, m.formula, m.unit) for m in METRICS])
 
 
-def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None) -> None:
+def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None, reorder_limit: str) -> None:
     """Count the rows an incremental refresh appended out of order (`appended`; None after a full refresh,
     which wrote every row in order) and rewrite `changes` in CHANGES_ORDER once they pass REORDER_SHARE
-    (at once in a warehouse whose `changes` was written before this order, which has no count)."""
+    (at once in a warehouse whose `changes` was written before this order, which has no count). The rewrite,
+    one sort of the whole table, runs under `reorder_limit` (the writers'): under the refresh's 128 MB it ran
+    out of memory at 10,000 reports."""
     counted = conn.execute("select unordered_rows from analyst_order where table_name = 'changes'").fetchone()
-    if appended is not None and counted is None:  # changes was written before this order existed
-        reorder_changes(conn)
-        return
     unordered = 0 if appended is None or counted is None else counted[0] + appended
-    if unordered > REORDER_SHARE * scalar(conn, "select count(*) from changes"):
-        reorder_changes(conn)
+    if (appended is not None and counted is None  # changes was written before this order existed
+            or unordered > REORDER_SHARE * scalar(conn, "select count(*) from changes")):
+        with _memory_limit(conn, reorder_limit):
+            reorder_changes(conn)
     else:
         conn.execute("insert or replace into analyst_order values ('changes', ?)", [unordered])
 
@@ -297,6 +308,42 @@ def reorder_changes(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("insert or replace into analyst_order values ('changes', 0)")
 
 
+#: DuckDB's memory for the analyst tables' refresh (the writers' limit, NIANBAO_DUCKDB_MEMORY_LIMIT, when that
+#: is lower). Lowering the limit evicts what the loads left cached, and the changes' slices are sized by it.
+#: No checkpoint may run under it: one writes every table with pending rows, and the wide cells tables' some
+#: 530 columns (a block each) ran out of 192 MB, which DuckDB cannot survive (BENCHMARKS.md). So the refresh
+#: holds automatic checkpoints off; the next (at the writers' limit, or the close) writes its rows, and the
+#: wide rows are written under the writers' limit.
+REFRESH_MEMORY_LIMIT = "128MB"
+
+
+@contextmanager
+def _memory_limit(conn: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
+    """The connection's DuckDB memory limit set to `limit` inside the block, then restored."""
+    before = size_setting(conn, "memory_limit")
+    conn.execute(f"set memory_limit = '{limit}'")
+    try:
+        yield
+    finally:
+        conn.execute(f"set memory_limit = '{before}'")
+
+
+@contextmanager
+def _under_refresh_memory_limit(conn: duckdb.DuckDBPyConnection) -> Iterator[str]:
+    """The connection's DuckDB memory limit lowered to REFRESH_MEMORY_LIMIT inside the block (never raised) and
+    no automatic checkpoint there, then both restored; yields the limit it had (the writers')."""
+    writers, writers_bytes = size_setting(conn, "memory_limit"), memory_limit_bytes(conn)
+    threshold = size_setting(conn, "checkpoint_threshold")
+    conn.execute("set checkpoint_threshold = '1TB'")
+    try:
+        with _memory_limit(conn, REFRESH_MEMORY_LIMIT):
+            if memory_limit_bytes(conn) > writers_bytes:
+                conn.execute(f"set memory_limit = '{writers}'")
+            yield writers
+    finally:
+        conn.execute(f"set checkpoint_threshold = '{threshold}'")
+
+
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:
     """Rebuild agencies, region_metrics, missing_reports and failed_check_rows, changes and metrics of the
     agencies whose reports the run `run_id` loaded (of every agency without run_id, or when metrics is still
@@ -304,10 +351,18 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
     run loaded), a slice of reports per transaction.
 
     A night that loads a few hundred reports into a warehouse of 100,000 recomputes only their agencies'
-    rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md). It runs under the
-    connection's memory limit (the writers' NIANBAO_DUCKDB_MEMORY_LIMIT, warehouse/store.py): every statement
-    is written to fit in it (slices, facts chosen by report before they are joined) or to spill.
+    rows; the first refresh of a warehouse computes everything once (see BENCHMARKS.md). The analyst tables are
+    refreshed under REFRESH_MEMORY_LIMIT and the wide rows under the connection's limit (the writers'
+    NIANBAO_DUCKDB_MEMORY_LIMIT, warehouse/store.py): every statement is written to fit in it (slices sized by
+    the limit, facts chosen by report before they are joined) or to spill.
     """
+    with _under_refresh_memory_limit(conn) as writers:
+        _refresh_analyst_tables(conn, run_id, writers)
+    sync_wide_rows(conn)
+
+
+def _refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None, writers_limit: str) -> None:
+    """Everything but the wide rows, in one transaction."""
     with transaction(conn):
         if run_id is not None and scalar(conn, "select count(*) = 0 from metrics"):
             run_id = None
@@ -315,9 +370,8 @@ def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None =
         conn.execute(REFRESH_AGENCIES)
         conn.execute(DELETE_CHANGES)
         appended = _insert_changes(conn)
-        _keep_changes_ordered(conn, appended if run_id is not None else None)
+        _keep_changes_ordered(conn, appended if run_id is not None else None, writers_limit)
         for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS,
                           REFRESH_FAILED_CHECKS):
             conn.execute(statement)
         conn.execute("drop table _affected")
-    sync_wide_rows(conn)

@@ -1,5 +1,6 @@
 """DuckDB idioms said once: one answer from a query that always returns one (a count, a setting, a copy's
-row count), a transaction that is rolled back on any error, and a frame registered for one statement's time.
+row count), a size setting read back (the memory limit in bytes, a value that restores it), a transaction
+that is rolled back on any error, and a frame registered for one statement's time.
 
 Said once here, so that every caller states the expectation instead of indexing a fetch that might be None,
 and no caller can forget the rollback or leave a frame registered on the connection.
@@ -24,6 +25,23 @@ def one_row(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | Non
 def scalar(conn: duckdb.DuckDBPyConnection, sql: str, params: list | dict | None = None) -> Any:
     """The first column of the query's one row."""
     return one_row(conn, sql, params)[0]
+
+
+_UNITS = {"bytes": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def memory_limit_bytes(conn: duckdb.DuckDBPyConnection) -> int:
+    """The connection's DuckDB memory limit in bytes (DuckDB shows it as '122.0 MiB'), to size slices by."""
+    number, unit = str(scalar(conn, "select current_setting('memory_limit')")).split()
+    return int(float(number) * _UNITS[unit])
+
+
+def size_setting(conn: duckdb.DuckDBPyConnection, name: str) -> str:
+    """A value that sets a size setting (memory_limit, checkpoint_threshold) back to what it is now, as DuckDB
+    shows it. DuckDB truncates what it shows to a tenth of the unit ('256MB' shows as 244.1 MiB, and
+    '244.1 MiB' as 244.0 MiB), so half a tenth more restores the same."""
+    number, unit = str(scalar(conn, f"select current_setting('{name}')")).split()
+    return f"{float(number) + 0.05:.2f} {unit}"
 
 
 @contextmanager

@@ -139,6 +139,15 @@ def loading(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
         cursor.close()
 
 
+@contextmanager
+def publishing(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor on the run's connection for the publish, the loads' rows checkpointed first: until then they
+    live in DuckDB's memory, which cannot evict them, and the closing checkpoint would write them anyway."""
+    with loading(staging) as conn:
+        conn.execute("checkpoint")
+        yield conn
+
+
 def close_copy(path: str | Path) -> None:
     """Close this process's connection to the copy at `path`, if it has one: its last rows are checkpointed."""
     with _OPEN_COPIES_LOCK:
