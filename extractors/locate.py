@@ -41,6 +41,12 @@ from template import (
     columns_for,
 )
 
+#: Rows and cells kept for sharing. The rows that repeat across reports (headers, labels, rows of '0') are
+#: few and stay in an LRU of this size; most others are one report's numbers, met once. At 65,536 each of
+#: the three caches below held 12-45 MB once full, about 95 MB of a run's memory (BENCHMARKS.md, issue 17),
+#: for hardly more hits: 3,000 mixed reports extracted in the same CPU time either way.
+SHARED_ROWS = 4096
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -61,7 +67,7 @@ def _cell(table_code: str, row_code: str, col_code: str, raw_text: str, unit_hin
     return _shared_cell(table_code, row_code, col_code, str(raw_text), unit_hint, confidence_of(raw_text))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=SHARED_ROWS)
 def _shared_cell(table_code: str, row_code: str, col_code: str, raw_text: str, unit_hint: str | None,
                  confidence: float | None) -> Cell:
     """A Cell, shared: 95% of the cells of a corpus repeat one seen before ('0' in the same place), and
@@ -86,7 +92,7 @@ def _row_cells(table_code: str, row_code: str, columns: tuple[tuple[str, str | N
                  if text is not None)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=SHARED_ROWS)
 def _shared_row(table_code: str, row_code: str, columns: tuple[tuple[str, str | None], ...],
                 fitted: tuple[str | None, ...]) -> tuple[Cell, ...]:
     return tuple(_shared_cell(table_code, row_code, code, text, unit, None) for (code, unit), text in zip(columns, fitted)
@@ -110,7 +116,7 @@ def split_row(cells: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]
     return _split(cells)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=SHARED_ROWS)
 def _split_plain_row(cells: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """split_row of a row of plain texts, shared: rows repeat across reports (headers, labels, rows of '0')."""
     return _split(cells)
