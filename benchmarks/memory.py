@@ -1,10 +1,10 @@
 """How much memory does a whole run take, and in which phase? Issue 17's memory benchmark.
 
 Runs the ingest flow as the nightly deployment does (`write_report_page=True`) on a corpus, in a child
-process against a Prefect server of its own (benchmarks/ingest.py's), samples the child's resident memory
-(VmRSS) every second, and splits the run into its phases by the flow's log: start-up, plan, extract and
-load, publish (the analyst tables' refresh, the wide rows, the rename), the report page. Prints each
-phase's peak and median, the medians of the extract-and-load phase's four quarters (memory that grows
+process that starts as every `nianbao` command does (flows/cli.py's settings), against a Prefect server of
+its own (benchmarks/ingest.py's), samples the child's resident memory (VmRSS) and threads every second, and
+splits the run into its phases by the flow's log: start-up, plan, extract and load, publish (the analyst
+tables' refresh, the wide rows, the rename), the report page. Prints each phase's peak and median, the medians of the extract-and-load phase's four quarters (memory that grows
 across batches shows there), the wall time, the CPU seconds of the ingest and of the server, and the load
 average, since the machine may be shared.
 
@@ -91,14 +91,17 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True, help="a new warehouse file (its directory is created)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/nianbao-bench-memory"),
                         help="the Prefect server's home and the run's log")
+    parser.add_argument("--batch-mb", type=int, help="the flow's batch_bytes in MiB (default: the flow's)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the ingest process (to try a setting); repeatable")
     args = parser.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
-    code = ("from flows.ingest import ingest_flow; "
+    # flows.cli first: what every nianbao command sets when it starts (flows/settings.py's memory defaults)
+    code = ("import flows.cli; from flows.ingest import ingest_flow; "
             f"print(ingest_flow(paths=[{str(args.corpus)!r}], db={str(args.db)!r}, write_report_page=True, "
-            "return_state=True))")
+            + (f"batch_bytes={args.batch_mb * 1024 * 1024}, " if args.batch_mb else "")
+            + "return_state=True))")
     log = args.work / "ingest.log"
     with PrefectServer(args.work / "prefect") as server, log.open("w") as out:
         load_before, server_cpu = os.getloadavg()[0], server.cpu_seconds()
