@@ -97,7 +97,7 @@ def main() -> None:
     args = parser.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
-    # flows.cli first: what every nianbao command sets when it starts (flows/settings.py's memory defaults)
+    # flows.cli first: what every nianbao command sets when it starts (flows/settings.py's defaults)
     code = ("import flows.cli; from flows.ingest import ingest_flow; "
             f"print(ingest_flow(paths=[{str(args.corpus)!r}], db={str(args.db)!r}, write_report_page=True, "
             + (f"batch_bytes={args.batch_mb * 1024 * 1024}, " if args.batch_mb else "")

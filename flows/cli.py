@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from flows.settings import apply_memory_defaults, apply_prefect_defaults
+from flows.settings import apply_prefect_defaults
 
 apply_prefect_defaults()
-apply_memory_defaults()  # before any thread starts
 
 from pathlib import Path  # noqa: E402
 from typing import Annotated  # noqa: E402

@@ -1,15 +1,12 @@
-"""Settings nianbao reads from the environment, and the defaults it applies when a command starts.
+"""Settings nianbao reads from the environment, and the Prefect defaults it applies before Prefect is imported.
 
 Offline machines log telemetry errors unless analytics are off, and the local server's first start
-(database migrations) can exceed Prefect's 20 s default wait. glibc's malloc arenas are bounded before any
-thread starts (`apply_memory_defaults`). A value the user already set is kept.
+(database migrations) can exceed Prefect's 20 s default wait. A value the user already set is kept.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
-import sys
 
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -20,11 +17,6 @@ SERVER_IDLE_VARIABLE = "NIANBAO_SERVER_IDLE_SECONDS"
 DEFAULT_SERVER_IDLE_SECONDS = 30 * 60
 
 
-#: glibc's malloc arenas: by default up to 8 per core, each thread that allocates taking one and keeping its free
-#: pages (the extraction threads' Python, lxml and zstd buffers). Two arenas cost no measurable CPU at 10,000
-#: reports (BENCHMARKS.md, issue 17). glibc reads MALLOC_ARENA_MAX once, at the process's start.
-MALLOC_ARENAS = ("MALLOC_ARENA_MAX", "2")
-_M_ARENA_MAX = -8  # mallopt's parameter for MALLOC_ARENA_MAX (malloc.h)
 #: DuckDB's memory for the run's copy while batches load into it (NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT). A batch's
 #: statements need little; what fills the limit is the rows loaded since the last checkpoint (up to 64 MB of
 #: log, warehouse/staging.py) and blocks of the copy. At 10,000 mixed reports: the phase's median 463 MB under
@@ -37,22 +29,6 @@ DEFAULT_LOAD_MEMORY_LIMIT = "64MB"
 def apply_prefect_defaults() -> None:
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-
-
-def apply_memory_defaults() -> None:
-    """Bound the free memory glibc's malloc keeps per thread, so that a long run's memory stays flat.
-
-    Call it when the process starts, before any thread does. The environment variable reaches the processes
-    this one starts too (a local Dask cluster's workers). polars' jemalloc needs nothing: it already gives
-    freed pages back within about a second (a shorter decay through _RJEM_MALLOC_CONF changed nothing).
-    """
-    name, arenas = MALLOC_ARENAS
-    if name not in os.environ:  # else glibc already applied the user's own at the start
-        os.environ[name] = arenas
-        if sys.platform.startswith("linux"):
-            mallopt = getattr(ctypes.CDLL(None), "mallopt", None)
-            if mallopt is not None:  # glibc and musl; a libc without it keeps its own arenas
-                mallopt(_M_ARENA_MAX, int(arenas))
 
 
 def load_memory_limit() -> str:

@@ -1,11 +1,10 @@
 """What bounds a long run's memory (BENCHMARKS.md, issue 17): extraction keeps nothing per batch beyond its
 bounded caches; the flow extracts on two threads with three batches in flight, loads under DuckDB's load
-limit and publishes under the writers'; every nianbao command bounds glibc's malloc arenas when it starts."""
+limit and publishes under the writers'."""
 
 from __future__ import annotations
 
 import gc
-import subprocess
 import sys
 import threading
 import tracemalloc
@@ -23,7 +22,6 @@ from flows.ingest import ingest_flow
 from flows.pipeline import process_batch
 from flows.publish import publish_run
 from flows.settings import DEFAULT_LOAD_MEMORY_LIMIT
-from tests.conftest import ROOT
 from tests.test_pipeline_api import many_small_batches
 from warehouse.staging import loading
 from warehouse.store import DEFAULT_MEMORY_LIMIT
@@ -119,36 +117,3 @@ def as_duckdb_says(limit: str) -> str:
     with duckdb.connect() as conn:
         conn.execute(f"set memory_limit = '{limit}'")
         return conn.execute("select current_setting('memory_limit')").fetchone()[0]
-
-
-ARENAS_OF_SIX_THREADS = """
-import ctypes, os, sys, tempfile, threading
-{start}
-libc = ctypes.CDLL(None)
-ready, done = threading.Barrier(7), threading.Event()
-def allocate():
-    kept = [bytes(2000) for _ in range(100)]  # above pymalloc's 512 bytes: glibc's malloc, in this thread's arena
-    ready.wait(); done.wait()
-workers = [threading.Thread(target=allocate) for _ in range(6)]
-for worker in workers: worker.start()
-ready.wait()
-with tempfile.TemporaryFile() as out:
-    libc.fdopen.restype = ctypes.c_void_p
-    stream = ctypes.c_void_p(libc.fdopen(os.dup(out.fileno()), b"w"))
-    libc.malloc_info(0, stream); libc.fclose(stream)
-    out.seek(0); print(out.read().decode().count("<heap nr="))
-done.set()
-"""
-
-
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc arenas")
-def test_a_nianbao_command_bounds_glibcs_malloc_arenas_when_it_starts():
-    def arenas(start: str) -> int:
-        env = {"PATH": "/usr/bin:/bin"}  # no MALLOC_ARENA_MAX of the caller's
-        done = subprocess.run([sys.executable, "-c", ARENAS_OF_SIX_THREADS.format(start=start)], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
-        return int(done.stdout)
-
-    assert arenas("") >= 4  # six threads allocating at once: glibc gives most of them an arena of their own
-    assert arenas("import flows.cli") == 2
