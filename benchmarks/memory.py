@@ -92,6 +92,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/nianbao-bench-memory"),
                         help="the Prefect server's home and the run's log")
     parser.add_argument("--batch-mb", type=int, help="the flow's batch_bytes in MiB (default: the flow's)")
+    parser.add_argument("--batch-files", type=int, help="the flow's batch_files (default: the flow's)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="an environment variable for the ingest process (to try a setting); repeatable")
     args = parser.parse_args()
@@ -101,6 +102,7 @@ def main() -> None:
     code = ("import flows.cli; from flows.ingest import ingest_flow; "
             f"print(ingest_flow(paths=[{str(args.corpus)!r}], db={str(args.db)!r}, write_report_page=True, "
             + (f"batch_bytes={args.batch_mb * 1024 * 1024}, " if args.batch_mb else "")
+            + (f"batch_files={args.batch_files}, " if args.batch_files else "")
             + "return_state=True))")
     log = args.work / "ingest.log"
     with PrefectServer(args.work / "prefect") as server, log.open("w") as out:
