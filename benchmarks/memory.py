@@ -1,10 +1,10 @@
 """How much memory does a whole run take, and in which phase? Issue 17's memory benchmark.
 
 Runs the ingest flow as the nightly deployment does (`write_report_page=True`) on a corpus, in a child
-process against a Prefect server of its own (benchmarks/ingest.py's), samples the child's resident memory
-(VmRSS) every second, and splits the run into its phases by the flow's log: start-up, plan, extract and
-load, publish (the analyst tables' refresh, the wide rows, the rename), the report page. Prints each
-phase's peak and median, the medians of the extract-and-load phase's four quarters (memory that grows
+process that starts as every `nianbao` command does (flows/cli.py's settings), against a Prefect server of
+its own (benchmarks/ingest.py's), samples the child's resident memory (VmRSS) and threads every second, and
+splits the run into its phases by the flow's log: start-up, plan, extract and load, publish (the analyst
+tables' refresh, the wide rows, the rename), the report page. Prints each phase's peak and median, the medians of the extract-and-load phase's four quarters (memory that grows
 across batches shows there), the wall time, the CPU seconds of the ingest and of the server, and the load
 average, since the machine may be shared.
 
@@ -42,17 +42,17 @@ PHASE_ENDS = (
 _LOG_TIME = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) \| ")
 
 
-def sample(pid: int, samples: list[tuple[float, int]], every: float = 1.0) -> None:
-    """(time, VmRSS in MB) of `pid` every `every` seconds until it ends."""
+def sample(pid: int, samples: list[tuple[float, int, int]], every: float = 1.0) -> None:
+    """(time, VmRSS in MB, threads) of `pid` every `every` seconds until it ends."""
     while True:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
         except OSError:
             return
-        rss = next((int(line.split()[1]) // 1024 for line in status.splitlines() if line.startswith("VmRSS")), None)
-        if rss is None:  # a zombie: the process has ended
+        fields = dict(line.split(":", 1) for line in status.splitlines())
+        if "VmRSS" not in fields:  # a zombie: the process has ended
             return
-        samples.append((time.time(), rss))
+        samples.append((time.time(), int(fields["VmRSS"].split()[0]) // 1024, int(fields["Threads"])))
         time.sleep(every)
 
 
@@ -70,17 +70,18 @@ def phase_ends(log: Path, day: str) -> list[tuple[str, float]]:
     return [(name, ends[name]) for name, _ in PHASE_ENDS if name in ends]
 
 
-def report(samples: list[tuple[float, int]], ends: list[tuple[str, float]]) -> None:
-    print("| phase | seconds | peak RSS (MB) | median RSS (MB) |\n|---|---:|---:|---:|")
+def report(samples: list[tuple[float, int, int]], ends: list[tuple[str, float]]) -> None:
+    print("| phase | seconds | peak RSS (MB) | median RSS (MB) | threads (most) |\n|---|---:|---:|---:|---:|")
     start = samples[0][0]
     for name, end in ends + [("end of the process", samples[-1][0] + 1)]:
-        rss = [r for t, r in samples if start <= t < end]
+        rss = [r for t, r, _ in samples if start <= t < end]
+        threads = [n for t, _, n in samples if start <= t < end]
         if rss:
-            print(f"| {name} | {end - start:.0f} | {max(rss)} | {statistics.median(rss):.0f} |")
+            print(f"| {name} | {end - start:.0f} | {max(rss)} | {statistics.median(rss):.0f} | {max(threads)} |")
         if name == "extract and load" and len(rss) >= 8:
             quarter = len(rss) // 4
             medians = [statistics.median(rss[i * quarter:(i + 1) * quarter]) for i in range(4)]
-            print(f"|   its four quarters, median RSS | | | {' / '.join(f'{m:.0f}' for m in medians)} |")
+            print(f"|   its four quarters, median RSS | | | {' / '.join(f'{m:.0f}' for m in medians)} | |")
         start = end
 
 
@@ -90,19 +91,26 @@ def main() -> None:
     parser.add_argument("--db", type=Path, required=True, help="a new warehouse file (its directory is created)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/nianbao-bench-memory"),
                         help="the Prefect server's home and the run's log")
+    parser.add_argument("--batch-mb", type=int, help="the flow's batch_bytes in MiB (default: the flow's)")
+    parser.add_argument("--batch-files", type=int, help="the flow's batch_files (default: the flow's)")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="an environment variable for the ingest process (to try a setting); repeatable")
     args = parser.parse_args()
     args.db.parent.mkdir(parents=True, exist_ok=True)
     args.work.mkdir(parents=True, exist_ok=True)
-    code = ("from flows.ingest import ingest_flow; "
+    # flows.cli first: what every nianbao command sets when it starts (flows/settings.py's defaults)
+    code = ("import flows.cli; from flows.ingest import ingest_flow; "
             f"print(ingest_flow(paths=[{str(args.corpus)!r}], db={str(args.db)!r}, write_report_page=True, "
-            "return_state=True))")
+            + (f"batch_bytes={args.batch_mb * 1024 * 1024}, " if args.batch_mb else "")
+            + (f"batch_files={args.batch_files}, " if args.batch_files else "")
+            + "return_state=True))")
     log = args.work / "ingest.log"
     with PrefectServer(args.work / "prefect") as server, log.open("w") as out:
         load_before, server_cpu = os.getloadavg()[0], server.cpu_seconds()
         started = time.time()
         child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                 env=server.env | {"PYTHONUNBUFFERED": "1"})
-        samples: list[tuple[float, int]] = []
+                                 env=server.env | {"PYTHONUNBUFFERED": "1"} | dict(pair.split("=", 1) for pair in args.env))
+        samples: list[tuple[float, int, int]] = []
         sampler = threading.Thread(target=sample, args=(child.pid, samples), daemon=True)
         sampler.start()
         loads = []

@@ -42,6 +42,12 @@ from template import (
     columns_for,
 )
 
+#: Rows and cells kept for sharing. The rows that repeat across reports (headers, labels, rows of '0') are
+#: few and stay in an LRU of this size; most others are one report's numbers, met once. At 65,536 each of
+#: the caches of rows and cells below held 12-45 MB once full, about 95 MB of a run's memory (BENCHMARKS.md, issue 17),
+#: for hardly more hits: 3,000 mixed reports extracted in the same CPU time either way.
+SHARED_ROWS = 4096
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -62,7 +68,7 @@ def _cell(table_code: str, row_code: str, col_code: str, raw_text: str, unit_hin
     return _shared_cell(table_code, row_code, col_code, str(raw_text), unit_hint, confidence_of(raw_text))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=SHARED_ROWS)
 def _shared_cell(table_code: str, row_code: str, col_code: str, raw_text: str, unit_hint: str | None,
                  confidence: float | None) -> Cell:
     """A Cell, shared: 95% of the cells of a corpus repeat one seen before ('0' in the same place), and
@@ -87,7 +93,7 @@ def _row_cells(table_code: str, row_code: str, columns: tuple[tuple[str, str | N
                  if text is not None)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=SHARED_ROWS)
 def _shared_row(table_code: str, row_code: str, columns: tuple[tuple[str, str | None], ...],
                 fitted: tuple[str | None, ...]) -> tuple[Cell, ...]:
     return tuple(_shared_cell(table_code, row_code, code, text, unit, None) for (code, unit), text in zip(columns, fitted)
@@ -102,7 +108,7 @@ def _cells_of(table_code: str, row_code: str, columns: tuple[tuple[str, str | No
     return _row_cells(table_code, row_code, columns, fit_values(row.values, len(columns), where, path))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=SHARED_ROWS)
 def _plain_cells(table_code: str, row_code: str, columns: tuple[tuple[str, str | None], ...],
                  values: tuple[str, ...]) -> tuple[Cell, ...] | None:
     """_cells_of a row of plain texts, cached; None when its values do not fit (the caller raises, naming the row)."""
@@ -148,7 +154,7 @@ def _row_view(cells: Sequence[str]) -> _RowView:
     return _view(cells, plain=False)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=SHARED_ROWS)
 def _plain_row_view(cells: tuple[str, ...]) -> _RowView:
     return _view(cells, plain=True)
 

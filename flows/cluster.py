@@ -28,8 +28,8 @@ import httpx
 from prefect.context import FlowRunContext
 from prefect.filesystems import LocalFileSystem
 from prefect.results import get_result_store
-from prefect.settings import PREFECT_API_URL, temporary_settings
-from prefect.task_runners import TaskRunner
+from prefect.settings import PREFECT_API_URL, get_current_settings, temporary_settings
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from extractors.report import PARSER_VERSION
 from flows.dask_settings import DaskSettings, choose_dask, parse_dask_address  # noqa: F401 (the CLI's and tests' names)
@@ -43,8 +43,13 @@ SCHEDULER_CONNECT_SECONDS = 20
 #: How long a run waits for a scheduler that has no worker yet before it fails.
 WORKER_WAIT_SECONDS = 60
 API_CHECK_SECONDS = 10
-#: Batches extracted ahead of the load with the flow's own threads, as before Dask.
-LOCAL_BATCHES_IN_FLIGHT = 4
+#: Threads that extract batches in the flow's process (unless PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS says).
+#: Extraction is mostly Python, under the GIL: a second thread overlaps what polars, lxml and zstd do outside
+#: it, and the load, on the flow's thread, takes the rest; more threads only hold more memory (each keeps
+#: its batch and its malloc arena). Prefect's own pool has no bound: one thread per batch in flight.
+LOCAL_EXTRACTION_THREADS = 2
+#: Batches extracted ahead of the load: one per extraction thread and one done, waiting for the load (on Dask, at least this).
+LOCAL_BATCHES_IN_FLIGHT = LOCAL_EXTRACTION_THREADS + 1
 #: Batches queued per Dask worker thread, so that no worker waits while the flow loads.
 BATCHES_PER_WORKER_THREAD = 2
 #: Files a worker is asked to find before the run: one per directory, at most this many.
@@ -122,7 +127,9 @@ def extraction_runner(settings: DaskSettings | None, files: list[str]) -> Iterat
     if flow_run is None:
         raise RuntimeError("extraction_runner is called inside the ingest flow run")
     if settings is None:
-        yield Extraction(flow_run.task_runner, LOCAL_BATCHES_IN_FLIGHT)
+        threads = get_current_settings().tasks.runner.thread_pool_max_workers or LOCAL_EXTRACTION_THREADS
+        with ThreadPoolTaskRunner(max_workers=threads) as runner:
+            yield Extraction(runner, threads + 1)
         return
     api_url = PREFECT_API_URL.value() or str(flow_run.client.api_url)
     # Task runs on the workers report to the API named in the settings sent with each batch; with
