@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -128,7 +128,8 @@ def extraction_runner(settings: DaskSettings | None, files: list[str]) -> Iterat
         raise RuntimeError("extraction_runner is called inside the ingest flow run")
     if settings is None:
         threads = get_current_settings().tasks.runner.thread_pool_max_workers or LOCAL_EXTRACTION_THREADS
-        with ThreadPoolTaskRunner(max_workers=threads) as runner:
+        local: ThreadPoolTaskRunner[Any] = ThreadPoolTaskRunner(max_workers=threads)
+        with local as runner:
             yield Extraction(runner, threads + 1)
         return
     api_url = PREFECT_API_URL.value() or str(flow_run.client.api_url)

@@ -17,23 +17,9 @@ SERVER_IDLE_VARIABLE = "NIANBAO_SERVER_IDLE_SECONDS"
 DEFAULT_SERVER_IDLE_SECONDS = 30 * 60
 
 
-#: DuckDB's memory for the run's copy while batches load into it (NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT). A batch's
-#: statements need little; what fills the limit is the rows loaded since the last checkpoint (up to 64 MB of
-#: log, warehouse/staging.py) and blocks of the copy. At 10,000 mixed reports: the phase's median 463 MB under
-#: 128MB (DuckDB's own use went 40 -> 105 MB and back at each checkpoint), 431 MB under 64MB, flat across the
-#: run, for the same CPU. The publish runs under the writers' limit (NIANBAO_DUCKDB_MEMORY_LIMIT, 256MB).
-LOAD_MEMORY_LIMIT_VARIABLE = "NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT"
-DEFAULT_LOAD_MEMORY_LIMIT = "64MB"
-
-
 def apply_prefect_defaults() -> None:
     for name, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(name, value)
-
-
-def load_memory_limit() -> str:
-    """DuckDB's memory limit while a run loads its batches: NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT, else 64MB."""
-    return os.environ.get(LOAD_MEMORY_LIMIT_VARIABLE) or DEFAULT_LOAD_MEMORY_LIMIT
 
 
 def server_idle_seconds() -> float:

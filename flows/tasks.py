@@ -9,8 +9,7 @@ touch the warehouse are retried while another writer holds it.
 The stage, load-batch and publish tasks are called, never submitted, so they run in the flow's
 process, where the run's one connection to its copy of the warehouse is kept from the stage to the
 publish (warehouse/staging.py's `loading`). They pass the run's `Staging`, plain data; the connection
-never becomes a task parameter, which Prefect would have to hash or serialise. The loads run under
-DuckDB's load limit (NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT), the publish under the writers' limit.
+never becomes a task parameter, which Prefect would have to hash or serialise.
 """
 
 from __future__ import annotations
@@ -34,10 +33,9 @@ from flows.cluster import DaskSettings, dask_worker_deaths, extraction_runner
 from flows.pipeline import extraction_code_version
 from flows.plan import Plan, PlannedFile
 from flows.publish import RunInfo, load_into, publish_run
-from flows.settings import load_memory_limit
 from flows.sources import CrawlSource
-from warehouse.staging import Staging, loading, stage
-from warehouse.store import LoadBatch, WarehouseLocked, memory_limit
+from warehouse.staging import Staging, stage
+from warehouse.store import LoadBatch, WarehouseLocked
 
 #: Extracted batches are kept for a retry of the flow run; after this they are extracted again.
 EXTRACT_CACHE_EXPIRATION = timedelta(days=7)
@@ -126,17 +124,6 @@ def _freed_once_loaded(batch: LoadBatch) -> Generator[LoadBatch, None, None]:
         setattr(batch, field.name, getattr(batch, field.name).clear())
 
 
-def limit_duckdb_memory(staging: Staging, limit: str) -> None:
-    """DuckDB's memory limit for the run's copy, on its open connection (one limit for all its cursors).
-
-    While batches load, DuckDB needs little for their statements and fills the rest of its limit with
-    blocks of the copy it has written, which it keeps as long as it may: a lower limit during the loads
-    keeps that cache small (BENCHMARKS.md, issue 17); DuckDB evicts blocks down to a limit when it is set.
-    """
-    with loading(staging) as conn:
-        conn.execute(f"set memory_limit = '{limit}'")
-
-
 class TaskSteps(Steps):
     """The steps as Prefect tasks of the current flow run; batches extracted on its threads or on `dask`."""
 
@@ -172,16 +159,13 @@ class TaskSteps(Steps):
                 yield from _freed_once_loaded(extracted_or_failed(*pending.popleft()))
 
     def stage(self, db: str, run_id: str) -> Staging:
-        staging = stage_warehouse.with_options(retries=self.lock_retries, retry_delay_seconds=self.lock_delays)(db, run_id)
-        limit_duckdb_memory(staging, load_memory_limit())
-        return staging
+        return stage_warehouse.with_options(retries=self.lock_retries, retry_delay_seconds=self.lock_delays)(db, run_id)
 
     def load(self, staging: Staging, batch: LoadBatch, run_id: str) -> None:
         load_into_staging(staging, batch, run_id)
 
     def publish(self, staging: Staging, run: RunInfo, started_at: datetime, status: str, counts: dict[str, int],
                 fetches: list[dict]) -> None:
-        limit_duckdb_memory(staging, memory_limit())
         publish_warehouse.with_options(retries=self.lock_retries, retry_delay_seconds=self.lock_delays)(staging, run, started_at, status, counts, fetches)
 
     def write_report(self, db: str) -> str | None:

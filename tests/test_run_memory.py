@@ -8,23 +8,21 @@ import gc
 import sys
 import threading
 import tracemalloc
+from contextlib import contextmanager
 from functools import _lru_cache_wrapper
 
 import duckdb
 import pytest
-from prefect import task
-from prefect.cache_policies import NO_CACHE
 
 import flows.api
+import flows.publish
 import flows.tasks
 from flows.cluster import LOCAL_BATCHES_IN_FLIGHT, LOCAL_EXTRACTION_THREADS
 from flows.ingest import ingest_flow
 from flows.pipeline import process_batch
-from flows.publish import publish_run
-from flows.settings import DEFAULT_LOAD_MEMORY_LIMIT
 from tests.test_pipeline_api import many_small_batches
-from warehouse.staging import loading
-from warehouse.store import DEFAULT_MEMORY_LIMIT
+from warehouse.staging import loading, publishing
+from warehouse.store import DEFAULT_LOAD_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT
 
 BATCH_REPORTS = 20
 
@@ -86,24 +84,25 @@ def test_the_flow_bounds_its_extraction_threads_and_duckdbs_memory(tmp_path, mon
             most_in_flight[0] = max(most_in_flight[0], extracted_not_loaded[0])
         return extract(files)
 
-    def duckdb_limit(staging) -> str:
-        with loading(staging) as conn:
-            return conn.execute("select current_setting('memory_limit')").fetchone()[0]
+    def duckdb_limit(conn) -> str:
+        return conn.execute("select current_setting('memory_limit')").fetchone()[0]
 
     def watched_load(staging, batch, run_id):
         with lock:
             extracted_not_loaded[0] -= 1
-        limits["load"].add(duckdb_limit(staging))
+        with loading(staging) as conn:
+            limits["load"].add(duckdb_limit(conn))
         return load_task(staging, batch, run_id)
 
-    def watched_publish(staging, *args):
-        limits["publish"].add(duckdb_limit(staging))
-        return publish_run(staging, *args)
+    @contextmanager
+    def watched_publishing(staging):
+        with publishing(staging) as conn:
+            limits["publish"].add(duckdb_limit(conn))
+            yield conn
 
     monkeypatch.setattr(flows.api, "extract", watched_extract)
     monkeypatch.setattr(flows.tasks, "load_into_staging", watched_load)
-    monkeypatch.setattr(flows.tasks, "publish_warehouse",
-                        task(name="publish-warehouse", cache_policy=NO_CACHE)(watched_publish))
+    monkeypatch.setattr(flows.publish, "publishing", watched_publishing)
     state = ingest_flow(paths=[str(corpus)], db=str(tmp_path / "w.duckdb"), batch_files=1, return_state=True)
     assert state.is_completed()
     assert state.result().files_loaded == 20

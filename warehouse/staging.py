@@ -24,7 +24,7 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.store import connect, is_empty_file, open_database
+from warehouse.store import connect, is_empty_file, load_memory_limit, memory_limit, open_database
 
 #: DuckDB threads of the connection to a run's copy. A batch's statements are small: a second thread
 #: cost more CPU than it saved (loads of 982 generated reports, with their checkpoint: 0.53-0.61 CPU ms
@@ -119,7 +119,8 @@ def stage(published: str | Path, run_id: str) -> Staging:
 
 @contextmanager
 def loading(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A cursor on the run's one connection to its copy, opened at its first use in this process.
+    """A cursor on the run's one connection to its copy, opened at its first use in this process, under DuckDB's
+    load limit (store.load_memory_limit: a larger limit only fills with blocks of the copy).
 
     The connection stays open until `publish` or `discard_path` closes it. Each use gets a cursor of
     its own (a connection to the same open database), so that Prefect may run each task on another
@@ -129,8 +130,9 @@ def loading(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
     with _OPEN_COPIES_LOCK:
         conn = _OPEN_COPIES.get(key)
         if conn is None:
-            conn = open_database(staging.path)
-            conn.execute(f"set threads = {COPY_THREADS}; set checkpoint_threshold = '{COPY_CHECKPOINT_THRESHOLD}'")
+            conn = open_database(staging.path)  # a migration of the copy runs here, under the writers' limit
+            conn.execute(f"set threads = {COPY_THREADS}; set checkpoint_threshold = '{COPY_CHECKPOINT_THRESHOLD}'; "
+                         f"set memory_limit = '{load_memory_limit()}'")
             _OPEN_COPIES[key] = conn
         cursor = conn.cursor()
     try:
@@ -142,8 +144,10 @@ def loading(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
 @contextmanager
 def publishing(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor on the run's connection for the publish, the loads' rows checkpointed first: until then they
-    live in DuckDB's memory, which cannot evict them, and the closing checkpoint would write them anyway."""
+    live in DuckDB's memory, which cannot evict them, and the closing checkpoint would write them anyway. The
+    publish runs under the writers' limit, not the loads'."""
     with loading(staging) as conn:
+        conn.execute(f"set memory_limit = '{memory_limit()}'")
         conn.execute("checkpoint")
         yield conn
 

@@ -33,6 +33,13 @@ FILE_SCHEMA = loaded_schema("ingest_files")
 #: which lets a load's buffer pool grow with the warehouse.
 DEFAULT_MEMORY_LIMIT = "256MB"
 MEMORY_LIMIT_VARIABLE = "NIANBAO_DUCKDB_MEMORY_LIMIT"
+#: DuckDB's memory for a run's copy while batches load into it (NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT). A batch's
+#: statements need little; what fills the limit is the rows loaded since the last checkpoint (up to 64 MB of
+#: log, warehouse/staging.py) and blocks of the copy. At 10,000 mixed reports: the phase's median 463 MB under
+#: 128MB (DuckDB's own use went 40 -> 105 MB and back at each checkpoint), 431 MB under 64MB, flat across the
+#: run, for the same CPU. The publish goes back to the writers' limit (warehouse/staging.py's `publishing`).
+DEFAULT_LOAD_MEMORY_LIMIT = "64MB"
+LOAD_MEMORY_LIMIT_VARIABLE = "NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 #: Warehouse files (path, inode) whose schema and views this process has already made: a writer that opens
 #: the same file again skips re-creating the views, which costs ~0.2 s each time.
@@ -127,6 +134,11 @@ def open_database(db_path: str | Path, *, read_only: bool = False) -> duckdb.Duc
 def memory_limit() -> str:
     """DuckDB's memory limit for writers: NIANBAO_DUCKDB_MEMORY_LIMIT (e.g. 1GB), else DEFAULT_MEMORY_LIMIT."""
     return os.environ.get(MEMORY_LIMIT_VARIABLE) or DEFAULT_MEMORY_LIMIT
+
+
+def load_memory_limit() -> str:
+    """DuckDB's memory limit while a run loads its batches: NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT, else DEFAULT_LOAD_MEMORY_LIMIT."""
+    return os.environ.get(LOAD_MEMORY_LIMIT_VARIABLE) or DEFAULT_LOAD_MEMORY_LIMIT
 
 
 def _ensure_once(conn: duckdb.DuckDBPyConnection, path: str) -> None:
