@@ -52,7 +52,10 @@ def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
         yield
         conn.execute("commit")
     except BaseException:
-        conn.execute("rollback")
+        try:
+            conn.execute("rollback")
+        except duckdb.TransactionException:
+            pass  # DuckDB ended it already (a commit that failed, out of memory say): the block's error is the one to see
         raise
 
 
