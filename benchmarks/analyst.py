@@ -86,7 +86,7 @@ QUERIES = {
         from failed_checks order by agency, year, rule, scope""",
     "requests_by_row: one agency's table B, 2023": """
         select row_code, row_label_zh, natural_person, total from requests_by_row
-        where agency_id = (select min(agency_id) from reports) and year = 2023 order by row_order""",
+        where agency_id = (select min(agency_id) from reports where year = 2023) and year = 2023 order by row_order""",
     "active_disclosure_wide: fees of one province, by year": """
         select year, count(*), sum(administrative_fees__amount_10k_yuan) from active_disclosure_wide
         where province = '河南省' group by year order by year""",
