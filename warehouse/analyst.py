@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from warehouse.sql import memory_limit_bytes, scalar, size_setting, transaction
+from warehouse.sql import memory_limit_bytes, scalar, size_set_to, transaction
 from warehouse.wide import sync_wide_rows
 
 
@@ -296,7 +296,7 @@ def _keep_changes_ordered(conn: duckdb.DuckDBPyConnection, appended: int | None,
     unordered = 0 if appended is None or counted is None else counted[0] + appended
     if (appended is not None and counted is None  # changes was written before this order existed
             or unordered > REORDER_SHARE * scalar(conn, "select count(*) from changes")):
-        with _memory_limit(conn, reorder_limit):
+        with size_set_to(conn, "memory_limit", reorder_limit):
             reorder_changes(conn)
     else:
         conn.execute("insert or replace into analyst_order values ('changes', ?)", [unordered])
@@ -318,30 +318,15 @@ REFRESH_MEMORY_LIMIT = "128MB"
 
 
 @contextmanager
-def _memory_limit(conn: duckdb.DuckDBPyConnection, limit: str) -> Iterator[None]:
-    """The connection's DuckDB memory limit set to `limit` inside the block, then restored."""
-    before = size_setting(conn, "memory_limit")
-    conn.execute(f"set memory_limit = '{limit}'")
-    try:
-        yield
-    finally:
-        conn.execute(f"set memory_limit = '{before}'")
-
-
-@contextmanager
 def _under_refresh_memory_limit(conn: duckdb.DuckDBPyConnection) -> Iterator[str]:
     """The connection's DuckDB memory limit lowered to REFRESH_MEMORY_LIMIT inside the block (never raised) and
     no automatic checkpoint there, then both restored; yields the limit it had (the writers')."""
-    writers, writers_bytes = size_setting(conn, "memory_limit"), memory_limit_bytes(conn)
-    threshold = size_setting(conn, "checkpoint_threshold")
-    conn.execute("set checkpoint_threshold = '1TB'")
-    try:
-        with _memory_limit(conn, REFRESH_MEMORY_LIMIT):
-            if memory_limit_bytes(conn) > writers_bytes:
-                conn.execute(f"set memory_limit = '{writers}'")
-            yield writers
-    finally:
-        conn.execute(f"set checkpoint_threshold = '{threshold}'")
+    writers_bytes = memory_limit_bytes(conn)
+    with (size_set_to(conn, "checkpoint_threshold", "1TB"),
+          size_set_to(conn, "memory_limit", REFRESH_MEMORY_LIMIT) as writers):
+        if memory_limit_bytes(conn) > writers_bytes:
+            conn.execute(f"set memory_limit = '{writers}'")
+        yield writers
 
 
 def refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None = None) -> None:

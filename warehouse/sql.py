@@ -1,5 +1,5 @@
 """DuckDB idioms said once: one answer from a query that always returns one (a count, a setting, a copy's
-row count), a size setting read back (the memory limit in bytes, a value that restores it), a transaction
+row count), a size setting read back (the memory limit in bytes, a value that restores it) or set for a block, a transaction
 that is rolled back on any error, and a frame registered for one statement's time.
 
 Said once here, so that every caller states the expectation instead of indexing a fetch that might be None,
@@ -42,6 +42,18 @@ def size_setting(conn: duckdb.DuckDBPyConnection, name: str) -> str:
     '244.1 MiB' as 244.0 MiB), so half a tenth more restores the same."""
     number, unit = str(scalar(conn, f"select current_setting('{name}')")).split()
     return f"{float(number) + 0.05:.2f} {unit}"
+
+
+@contextmanager
+def size_set_to(conn: duckdb.DuckDBPyConnection, name: str, value: str) -> Iterator[str]:
+    """The size setting `name` set to `value` inside the block, then set back (also when it raises); yields the
+    value that sets it back (size_setting)."""
+    before = size_setting(conn, name)
+    conn.execute(f"set {name} = '{value}'")
+    try:
+        yield before
+    finally:
+        conn.execute(f"set {name} = '{before}'")
 
 
 @contextmanager
