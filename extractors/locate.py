@@ -116,8 +116,7 @@ def _plain_cells(table_code: str, row_code: str, columns: tuple[tuple[str, str |
         fitted = fit_values(values, len(columns), "", "")
     except TableLayoutError:
         return None
-    return tuple(_shared_cell(table_code, row_code, code, text, unit, None) for (code, unit), text in zip(columns, fitted)
-                 if text is not None)
+    return _shared_row(table_code, row_code, columns, fitted)
 
 
 @dataclass
