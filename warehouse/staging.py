@@ -24,7 +24,16 @@ from pathlib import Path
 
 import duckdb
 
-from warehouse.store import connect, is_empty_file, load_memory_limit, memory_limit, open_database
+from warehouse.store import (
+    BLOCK_SIZE,
+    block_size,
+    connect,
+    copy_with_block_size,
+    is_empty_file,
+    load_memory_limit,
+    memory_limit,
+    open_database,
+)
 
 #: DuckDB threads of the connection to a run's copy. A batch's statements are small: a second thread
 #: cost more CPU than it saved (loads of 982 generated reports, with their checkpoint: 0.53-0.61 CPU ms
@@ -96,7 +105,8 @@ def stage(published: str | Path, run_id: str) -> Staging:
 
     The published file is only ever opened read-only, so analysts' read-only sessions are never
     refused. A log (.wal) left by a writer that stopped without checkpointing is copied with the
-    file, and folded in when the copy is opened for writing. Raises WarehouseLocked when another
+    file, and folded in when the copy is opened for writing. A warehouse made with another block size than
+    store.BLOCK_SIZE is copied table by table into one with it instead. Raises WarehouseLocked when another
     process holds the published file for writing.
     """
     source = Path(published).resolve()
@@ -106,11 +116,14 @@ def stage(published: str | Path, run_id: str) -> Staging:
     if is_empty_file(source):
         base = _stamp(source)  # nothing to copy: the copy starts as a new warehouse
     elif source.exists():
-        with connect(source, read_only=True):  # holds off writers while the bytes are copied
+        with connect(source, read_only=True) as conn:  # holds off writers while the bytes are copied
             base = _stamp(source)
-            shutil.copyfile(source, target)
-            if base is not None and base.wal_size is not None:
-                shutil.copyfile(_wal(source), _wal(target))
+            if block_size(conn) != BLOCK_SIZE:
+                copy_with_block_size(conn, target)  # its log is folded in: the read-only connection replayed it
+            else:
+                shutil.copyfile(source, target)
+                if base is not None and base.wal_size is not None:
+                    shutil.copyfile(_wal(source), _wal(target))
     staging = Staging(published=str(source), path=str(target), base=base)
     with loading(staging):  # folds a copied log in, creates or migrates the schema in the copy, and stays open
         pass

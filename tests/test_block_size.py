@@ -1,0 +1,93 @@
+"""Warehouse files use 64 KiB blocks, so that writing the wide tables (some 530 columns, a block each) stays
+small; a warehouse made with DuckDB's default blocks is converted by the next run's copy, nothing lost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+
+from flows.api import ingest
+from tests.conftest import SAMPLES
+from tests.expected import warehouse_state
+from warehouse.staging import publish, publishing, stage
+from warehouse.store import BLOCK_SIZE, connect
+from warehouse.wide import rebuild_wide_tables
+
+DUCKDB_DEFAULT_BLOCK_SIZE = 262144
+
+
+def file_block_size(db: Path) -> int:
+    with duckdb.connect(str(db), read_only=True) as conn:
+        return conn.execute("select block_size from pragma_database_size()").fetchone()[0]
+
+
+def with_default_blocks(db: Path, target: Path) -> Path:
+    """`db` as a warehouse made before nianbao chose its block size would be."""
+    with duckdb.connect(str(db), read_only=True) as conn:
+        conn.execute(f"attach '{target}' as old (block_size {DUCKDB_DEFAULT_BLOCK_SIZE}, read_only false)")
+        conn.execute(f'copy from database "{db.stem}" to old')
+    return target
+
+
+def test_a_new_warehouse_is_made_with_64_kib_blocks(tmp_path):
+    db = tmp_path / "w.duckdb"
+    ingest([str(SAMPLES)], db)
+    assert BLOCK_SIZE == 65536
+    assert file_block_size(db) == 65536
+
+
+def test_a_warehouse_with_duckdbs_default_blocks_is_converted_by_the_next_runs_copy_with_nothing_lost(tmp_path):
+    made_now = tmp_path / "now.duckdb"
+    ingest([str(SAMPLES)], made_now)
+    old = with_default_blocks(made_now, tmp_path / "old.duckdb")
+    assert file_block_size(old) == DUCKDB_DEFAULT_BLOCK_SIZE
+
+    publish(stage(old, "run-1"))
+
+    assert file_block_size(old) == BLOCK_SIZE
+    assert warehouse_state(old) == warehouse_state(made_now)
+    with connect(old, read_only=True) as conn:
+        labelled = conn.execute("select count(*) from facts_labelled").fetchone()[0]
+        wide = conn.execute("select count(*) from requests_wide").fetchone()[0]
+    assert labelled == 998
+    assert wide == 5
+
+
+def test_a_converted_copy_keeps_what_a_crashed_writer_left_in_the_log(tmp_path):
+    made_now = tmp_path / "now.duckdb"
+    ingest([str(SAMPLES)], made_now)
+    old = with_default_blocks(made_now, tmp_path / "old.duckdb")
+    subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import duckdb, os
+            conn = duckdb.connect({str(old)!r})
+            conn.execute("insert into runs (run_id, started_at, status) values ('crashed', now(), 'completed')")
+            os._exit(0)
+        """)],
+        check=True,
+    )
+    assert old.with_name("old.duckdb.wal").exists()
+
+    publish(stage(old, "run-1"))
+
+    assert not old.with_name("old.duckdb.wal").exists()
+    with connect(old, read_only=True) as conn:
+        assert ("crashed",) in conn.execute("select run_id from runs").fetchall()
+
+
+def test_the_wide_tables_are_rewritten_and_checkpointed_under_a_96_mb_limit(tmp_path, monkeypatch):
+    """With 256 KiB blocks this checkpoint fails below some 183 MiB ("failed to pin block")."""
+    db = tmp_path / "w.duckdb"
+    ingest([str(SAMPLES)], db)
+    monkeypatch.setenv("NIANBAO_DUCKDB_MEMORY_LIMIT", "96MB")
+    staging = stage(db, "run-1")
+    with publishing(staging) as conn:
+        assert conn.execute("select current_setting('memory_limit')").fetchone()[0] == "91.5 MiB"
+        rebuild_wide_tables(conn)
+    publish(staging)
+    with connect(db, read_only=True) as conn:
+        assert conn.execute("select count(*) from requests_wide").fetchone()[0] == 5
