@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from functools import cache
+from functools import cache, lru_cache
 
 import opencc
 import polars as pl
@@ -66,7 +66,12 @@ def agency_kind(rest: str) -> str:
     return "其他"
 
 
-@cache
+#: Agency names this process keeps placed. A collection's agencies grow with it (8,955 names at 100,000
+#: synthetic reports, 6.8 MB placed; a miss costs 0.11 ms), so the cache is bounded, here near 25 MB.
+PLACED_NAMES = 32768
+
+
+@lru_cache(maxsize=PLACED_NAMES)
 def _place(name: str, declared: str | None) -> tuple[str, Placement, str | None]:
     """(the name without its regions and brackets, the placement by name, the township it names)."""
     normal = normalise_agency(name)

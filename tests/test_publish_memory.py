@@ -1,5 +1,6 @@
-"""Warehouse files use 64 KiB blocks, so that writing the wide tables (some 530 columns, a block each) stays
-small; a warehouse made with DuckDB's default blocks is converted by the next run's copy, nothing lost."""
+"""The publish's memory. Warehouse files use 64 KiB blocks, so that writing the wide tables (some 530 columns, a
+block each) stays small; a warehouse made with DuckDB's default blocks is converted by the next run's copy,
+nothing lost. The wide rows are written under their own, lower DuckDB limit."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from pathlib import Path
 
 import duckdb
 
+import warehouse.wide
 from flows.api import ingest
 from tests.conftest import SAMPLES
 from tests.expected import warehouse_state
 from warehouse.staging import publish, publishing, stage
 from warehouse.store import BLOCK_SIZE, connect
-from warehouse.wide import rebuild_wide_tables
+from warehouse.wide import WIDE_ROWS_MEMORY_LIMIT, rebuild_wide_tables
 
 DUCKDB_DEFAULT_BLOCK_SIZE = 262144
 
@@ -91,3 +93,40 @@ def test_the_wide_tables_are_rewritten_and_checkpointed_under_a_96_mb_limit(tmp_
     publish(staging)
     with connect(db, read_only=True) as conn:
         assert conn.execute("select count(*) from requests_wide").fetchone()[0] == 5
+
+
+def test_the_wide_rows_are_written_under_their_own_limit_and_the_writers_limit_comes_back(tmp_path, monkeypatch):
+    db = tmp_path / "w.duckdb"
+    ingest([str(SAMPLES)], db)
+    seen = []
+    pivot = warehouse.wide._pivot
+
+    def watched_pivot(table_code, by_row, facts, report_ids):
+        seen.append(conn.execute("select current_setting('memory_limit')").fetchone()[0])
+        return pivot(table_code, by_row, facts, report_ids)
+
+    monkeypatch.setattr(warehouse.wide, "_pivot", watched_pivot)
+    staging = stage(db, "run-1")
+    with publishing(staging) as conn:
+        writers = conn.execute("select current_setting('memory_limit')").fetchone()[0]
+        rebuild_wide_tables(conn)
+        after = conn.execute("select current_setting('memory_limit')").fetchone()[0]
+    publish(staging)
+    assert WIDE_ROWS_MEMORY_LIMIT == "128MB"
+    assert set(seen) == {"122.0 MiB"} and len(seen) == 6  # one slice, six cells tables
+    assert (writers, after) == ("244.1 MiB", "244.1 MiB")
+
+
+def test_the_wide_rows_limit_never_raises_a_lower_writers_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("NIANBAO_DUCKDB_MEMORY_LIMIT", "96MB")
+    db = tmp_path / "w.duckdb"
+    ingest([str(SAMPLES)], db)
+    seen = []
+    pivot = warehouse.wide._pivot
+    monkeypatch.setattr(warehouse.wide, "_pivot", lambda *args: seen.append(
+        conn.execute("select current_setting('memory_limit')").fetchone()[0]) or pivot(*args))
+    staging = stage(db, "run-1")
+    with publishing(staging) as conn:
+        rebuild_wide_tables(conn)
+    publish(staging)
+    assert set(seen) == {"91.5 MiB"}
