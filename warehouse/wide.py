@@ -115,17 +115,21 @@ def _by_row_pivot(table_code: str, chosen: pl.DataFrame) -> pl.DataFrame:
     return _typed(chosen.pivot(on="col_code", index=index, values="value", aggregate_function="max"), columns)
 
 
+#: How many cell ids there can be: cell_codes.cell_id is a SMALLINT, numbered from 1.
+_CELL_IDS = 2**15
+
+
 def _cell_positions(codes: pl.DataFrame) -> dict[str, np.ndarray]:
     """Table code -> an array that gives, at each cell_id of `codes` (cell_codes), the position of the cell's
-    column among the wide table's cells, -1 for a cell of no column of that table (another table's included)."""
-    size = (codes["cell_id"].max() or 0) + 1
+    column among the wide table's cells, -1 for a cell of no column of that table (another table's included).
+    The arrays span every cell_id a SMALLINT holds."""
     positions = {}
     for table_code in WIDE_VIEWS:
         cells = wide_cells(table_code)
         order = pl.DataFrame({"row_code": [row for row, _ in cells], "col_code": [col for _, col in cells]},
                              schema={"row_code": pl.String, "col_code": pl.String}).with_row_index("cell")
         placed = codes.filter(pl.col("table_code") == table_code).join(order, on=["row_code", "col_code"])
-        at = np.full(size, -1, dtype=np.int64)
+        at = np.full(_CELL_IDS, -1, dtype=np.int64)
         at[placed["cell_id"].to_numpy()] = placed["cell"].to_numpy()
         positions[table_code] = at
     return positions
