@@ -14,8 +14,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
+import polars as pl
 
-from warehouse.sql import memory_limit_bytes, scalar, size_set_to, transaction
+from warehouse.sql import memory_limit_bytes, registered, scalar, size_set_to, transaction
 from warehouse.wide import sync_wide_rows
 
 
@@ -262,16 +263,27 @@ order by metric, year, level, code;
 """
 
 
+#: The ids of the cells each `_cell` placeholder of `_metric_cells` (n, table_code, row_code, col_code) names.
+_METRIC_CELL_IDS = """
+select p.n, list(c.cell_id order by c.cell_id)
+from _metric_cells p join cell_codes c
+  on c.table_code = p.table_code and c.col_code = p.col_code
+ and (c.row_code = p.row_code or (contains(p.row_code, '%') and c.row_code like p.row_code))
+group by p.n
+"""
+
+
 def _cells_by_id(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
     """`sql` with each `_cell` placeholder replaced by a test of cell_id against the ids cell_codes gives the
-    cells it names: the same facts as their codes name, since every fact's cell_id is set by its load."""
-    def ids(match: re.Match) -> str:
-        table, row, col = match.groups()
-        found = [cell_id for (cell_id,) in conn.execute(
-            f"select cell_id from cell_codes where table_code = ? and row_code {'like' if '%' in row else '='} ? "
-            "and col_code = ? order by cell_id", [table, row, col]).fetchall()]
-        return f"cell_id in ({', '.join(map(str, found))})" if found else "false"
-    return _CELL_PLACEHOLDER.sub(ids, sql)
+    cells it names (one query for all of them): the same facts as their codes name, since every fact's
+    cell_id is set by its load."""
+    named = list(dict.fromkeys(_CELL_PLACEHOLDER.findall(sql)))
+    placeholders = pl.DataFrame(named, schema=["table_code", "row_code", "col_code"], orient="row").with_row_index("n")
+    with registered(conn, "_metric_cells", placeholders.to_arrow()):
+        found = dict(conn.execute(_METRIC_CELL_IDS).fetchall())
+    tests = {key: (f"cell_id in ({', '.join(map(str, found[n]))})" if n in found else "false")
+             for n, key in enumerate(named)}
+    return _CELL_PLACEHOLDER.sub(lambda match: tests[match.groups()], sql)
 
 
 def _refresh_metrics_sql(conn: duckdb.DuckDBPyConnection) -> str:
