@@ -245,6 +245,8 @@ def _write_from_facts(conn: duckdb.DuckDBPyConnection, report_ids: list[str]) ->
     a time in the order their facts are stored, each slice in a transaction of its own: one transaction for
     every slice grew by some 5 MB a slice outside DuckDB's memory limit (1.8 GB at the first publish of 100,000
     reports). A report's rows are all there or none: those missing are written by the next sync_wide_rows."""
+    if not report_ids:  # an unchanged re-ingest: nothing to read
+        return
     wanted = pl.DataFrame({"report_id": report_ids}, schema={"report_id": pl.String})
     codes = cell_ids(conn)
     cell_positions = _cell_positions(codes)
