@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from extractors.files import SourceRef
@@ -14,6 +15,7 @@ from tests.conftest import SAMPLES
 from transforms.agencies import place_agency
 from warehouse import analyst, wide
 from warehouse.analyst import CHANGES_ORDER, refresh_analyst_tables
+from warehouse.cell_codes import number_cells
 from warehouse.schema import SCHEMA_VERSION
 from warehouse.sql import one_row, scalar, transaction
 from warehouse.store import connect, load_batch
@@ -150,6 +152,36 @@ def test_metrics_and_their_regional_roll_up(samples_db):
     assert heilongjiang == [(2020, 0.0, 1), (2024, 0.0, 1)]
     assert keys == set(metrics)
 
+
+def _by_codes(conn, sql: str) -> str:
+    """The metrics' placeholders as tests of the facts' three codes, as the sums were written before cell ids."""
+    def codes(match) -> str:
+        table, row, col = match.groups()
+        return f"table_code = '{table}' and row_code {'like' if '%' in row else '='} '{row}' and col_code = '{col}'"
+    return analyst._CELL_PLACEHOLDER.sub(codes, sql)
+
+
+def test_the_metrics_sum_the_facts_their_cell_ids_name_as_their_codes_would(tmp_path, monkeypatch):
+    """The metrics' sums test each fact's cell_id (warehouse/analyst.py's `_cell`); a denial reason that no
+    template has, numbered after the rest when it is loaded, is one of the 'denied.%' rows all the same."""
+    db = tmp_path / "w.duckdb"
+    _load(db, sorted(str(p) for p in SAMPLES.glob("*.txt")))
+    with connect(db) as conn:
+        report = conn.execute("select report_id from reports where agency = '平顶山市教育体育局'").fetchone()[0]
+        number_cells(conn, pl.DataFrame({"table_code": ["requests"], "row_code": ["denied.other_reason"],
+                                         "col_code": ["total"]}).to_arrow())
+        conn.execute("insert into facts by name select * replace ('denied.other_reason' as row_code, 3.0 as value, "
+                     "(select cell_id from cell_codes where row_code = 'denied.other_reason') as cell_id) from facts "
+                     "where report_id = ? and row_code = 'denied.state_secret' and col_code = 'total'", [report])
+        refresh_analyst_tables(conn)
+        by_id = conn.execute("select * from metrics order by all").fetchall()
+        denied = conn.execute("select numerator from metrics where report_id = ? and metric = 'denial_rate'",
+                              [report]).fetchone()[0]
+        monkeypatch.setattr(analyst, "_cells_by_id", _by_codes)
+        refresh_analyst_tables(conn)
+        by_codes = conn.execute("select * from metrics order by all").fetchall()
+    assert denied == 3.0  # the sample denies nothing; the stray reason's 3 counts
+    assert by_id == by_codes and len(by_id) == 8 * len(SAMPLE_CODES)
 
 def test_a_run_refreshes_only_its_agencies_and_ends_as_a_full_refresh(tmp_path):
     db = tmp_path / "w.duckdb"

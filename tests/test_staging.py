@@ -19,6 +19,7 @@ from flows.publish import RunInfo, load_into
 from tests.conftest import ROOT, SAMPLES, copy_samples_as
 from tests.expected import warehouse_state
 from tests.processes import ReaderLoop, WriteLockHolder, wait_for
+from warehouse import staging
 from warehouse.staging import WarehouseChanged, publish, publishing, stage, staging_path
 from warehouse.store import WarehouseLocked, connect, load_batch
 
@@ -225,3 +226,30 @@ def test_the_publish_starts_from_the_loads_checkpointed(tmp_path):
     publish(staging)
     assert logged > 100_000 and after == 0
     assert reports == report_count(db) == len(SAMPLE_PATHS)
+
+
+def fsst_columns(db) -> list[tuple[str, str]]:
+    """(table, column) of every column that has a segment stored with FSST compression."""
+    with connect(db, read_only=True) as conn:
+        tables = [row[0] for row in conn.execute("select table_name from duckdb_tables() where schema_name = 'main'").fetchall()]
+        return sorted((table, column) for table in tables for (column,) in conn.execute(
+            f"select distinct column_name from pragma_storage_info('{table}') where compression = 'FSST'").fetchall())
+
+
+def test_the_copy_is_written_without_fsst_and_holds_the_same_rows(tmp_path, monkeypatch):
+    """DuckDB's FSST analysis cost more CPU than it saved space (warehouse/staging.py): the copy's connection
+    disables it, and the rows are those a copy written with every compression holds."""
+    with_fsst = tmp_path / "with-fsst.duckdb"
+    monkeypatch.setattr(staging, "COPY_DISABLED_COMPRESSION", "")
+    ingest([SAMPLES], with_fsst)
+    monkeypatch.undo()
+    without = tmp_path / "without-fsst.duckdb"
+    ingest([SAMPLES], without)
+    assert ("facts", "unit") in fsst_columns(with_fsst)  # the samples do pick FSST when it is allowed
+    assert fsst_columns(without) == []
+    assert warehouse_state(without) == warehouse_state(with_fsst)
+    for table in ("changes", "metrics", "requests_wide_cells", "requests_by_row_cells"):
+        with connect(with_fsst, read_only=True) as a, connect(without, read_only=True) as b:
+            sql = f"select * from {table} order by all"
+            assert b.execute(sql).fetchall() == a.execute(sql).fetchall()
+

@@ -22,6 +22,7 @@ from transforms.agencies import PLACE_SCHEMA
 from transforms.facts import FACT_COLUMNS, REPORT_SCHEMA
 from warehouse import store, tables
 from warehouse.analyst import refresh_analyst_tables
+from warehouse.cell_codes import number_cells
 from warehouse.schema import SCHEMA_VERSION
 from warehouse.store import KNOWN_FILE_COLUMNS, RUN_COUNTS, connect, load_batch, record_fetches
 from warehouse.tables import FrameMismatch
@@ -148,6 +149,32 @@ def test_a_cell_printed_twice_a_fractional_count_and_an_empty_value_are_written_
                                "a.administrative_fees__amount_10k_yuan from requests_wide r "
                                "join active_disclosure_wide a using (report_id) where report_id = ?", [report]).fetchone()
     assert written == (printed + 7, None, None, 1.25)
+
+
+def test_facts_are_placed_in_the_wide_rows_by_cell_id_and_a_cell_of_no_column_is_left_out(tmp_path):
+    """The wide rows read each fact's cell_id and take its codes from cell_codes (warehouse/wide.py): a cell
+    that no template has (numbered after the rest) and another table's cell with a wide column's row and
+    column codes are in no wide column, as in the views pivoted per query."""
+    with connect(tmp_path / "w.duckdb") as conn:
+        load_batch(conn, process_batch(_sample_paths()), "run-1")
+        report = conn.execute("select min(report_id) from reports").fetchone()[0]
+        strays = pl.DataFrame({"report_id": [report] * 2, "table_code": ["requests", "active_disclosure"],
+                               "item": ["", ""], "row_code": ["no_such_row", "granted"], "col_code": ["total"] * 2,
+                               "value": [99.0, 98.0], "value_kind": ["number"] * 2, "unit": [None, None],
+                               "raw_text": ["99", "98"], "confidence": [None, None]})
+        conn.register("_strays", strays.to_arrow())
+        number_cells(conn, strays.select("table_code", "row_code", "col_code").to_arrow())
+        conn.execute("insert into facts by name select s.*, c.cell_id from _strays s "
+                     "join cell_codes c using (table_code, row_code, col_code)")
+        refresh_analyst_tables(conn, "run-1")
+        assert_tables_equal_the_old_views(conn)
+        granted = conn.execute("select granted__total from requests_wide where report_id = ?", [report]).fetchone()[0]
+        printed = conn.execute("select value from facts where report_id = ? and table_code = 'requests' "
+                               "and row_code = 'granted' and col_code = 'total'", [report]).fetchone()[0]
+        by_row = conn.execute("select total from requests_by_row where report_id = ? and row_code = 'no_such_row'",
+                              [report]).fetchall()
+    assert granted == printed != 98
+    assert by_row == [(99,)]  # a by-row table keeps a row that no template has, as its view did
 
 
 def test_a_changed_report_replaces_its_wide_rows_and_a_report_written_by_sql_gets_them_at_refresh(tmp_path, variants):

@@ -8,13 +8,15 @@ year (agency_reports, a view: the latest loaded, when a year has several).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import duckdb
+import polars as pl
 
-from warehouse.sql import memory_limit_bytes, scalar, size_set_to, transaction
+from warehouse.sql import memory_limit_bytes, registered, scalar, size_set_to, transaction
 from warehouse.wide import sync_wide_rows
 
 
@@ -30,7 +32,14 @@ class Metric:
 
 
 def _cell(table: str, row: str, col: str = "total") -> str:
-    return f"coalesce(sum(value) filter (where table_code = '{table}' and row_code = '{row}' and col_code = '{col}'), 0)"
+    """The sum of a report's facts of a cell (of the cells whose row_code is LIKE `row`, when it holds a %).
+    The refresh turns the placeholder into those cells' ids (`_cells_by_id`): a test of each fact's cell_id,
+    not of its three codes, in each of the metrics' some 30 sums."""
+    return f"coalesce(sum(value) filter (where [cells {table} {row} {col}]), 0)"
+
+
+#: A `_cell` placeholder: table_code, row_code (a LIKE pattern when it holds a %), col_code.
+_CELL_PLACEHOLDER = re.compile(r"\[cells (\S+) (\S+) (\S+)\]")
 
 
 _ORG_COLUMNS = ("commercial_enterprise", "research_institution", "social_welfare_org", "legal_service_agency", "other_org")
@@ -39,8 +48,7 @@ METRICS = (
     Metric("disclosure_rate", "公开率", "Disclosure rate", "(（一）予以公开 + （二）部分公开) / （七）总计", "ratio",
            f"{_cell('requests', 'granted')} + {_cell('requests', 'partially_granted')}", _HANDLED),
     Metric("denial_rate", "不予公开率", "Denial rate", "（三）不予公开 (1-8) / （七）总计", "ratio",
-           "coalesce(sum(value) filter (where table_code = 'requests' and row_code like 'denied.%' "
-           "and col_code = 'total'), 0)", _HANDLED),
+           _cell("requests", "denied.%"), _HANDLED),
     Metric("not_held_rate", "本机关不掌握率", "Information-not-held rate", "（四）1.本机关不掌握相关政府信息 / （七）总计",
            "ratio", _cell("requests", "unable.not_held"), _HANDLED),
     Metric("legal_person_share", "法人或其他组织申请占比", "Share of new requests from legal persons and organisations",
@@ -255,10 +263,33 @@ order by metric, year, level, code;
 """
 
 
-def _refresh_metrics_sql() -> str:
-    per_report = ",\n".join(
+#: The ids of the cells each `_cell` placeholder of `_metric_cells` (n, table_code, row_code, col_code) names.
+_METRIC_CELL_IDS = """
+select p.n, list(c.cell_id order by c.cell_id)
+from _metric_cells p join cell_codes c
+  on c.table_code = p.table_code and c.col_code = p.col_code
+ and (c.row_code = p.row_code or (contains(p.row_code, '%') and c.row_code like p.row_code))
+group by p.n
+"""
+
+
+def _cells_by_id(conn: duckdb.DuckDBPyConnection, sql: str) -> str:
+    """`sql` with each `_cell` placeholder replaced by a test of cell_id against the ids cell_codes gives the
+    cells it names (one query for all of them): the same facts as their codes name, since every fact's
+    cell_id is set by its load."""
+    named = list(dict.fromkeys(_CELL_PLACEHOLDER.findall(sql)))
+    placeholders = pl.DataFrame(named, schema=["table_code", "row_code", "col_code"], orient="row").with_row_index("n")
+    with registered(conn, "_metric_cells", placeholders.to_arrow()):
+        found = dict(conn.execute(_METRIC_CELL_IDS).fetchall())
+    tests = {key: (f"cell_id in ({', '.join(map(str, found[n]))})" if n in found else "false")
+             for n, key in enumerate(named)}
+    return _CELL_PLACEHOLDER.sub(lambda match: tests[match.groups()], sql)
+
+
+def _refresh_metrics_sql(conn: duckdb.DuckDBPyConnection) -> str:
+    per_report = _cells_by_id(conn, ",\n".join(
         f"    {{'metric': '{m.key}', 'numerator': {m.numerator}, 'denominator': {m.denominator}}}" for m in METRICS
-    )
+    ))
     return f"""
 delete from metrics where agency_id in (select agency_id from _affected);
 insert into metrics
@@ -358,7 +389,7 @@ def _refresh_analyst_tables(conn: duckdb.DuckDBPyConnection, run_id: str | None,
         conn.execute(DELETE_CHANGES)
         appended = _insert_changes(conn)
         _keep_changes_ordered(conn, appended if run_id is not None else None, writers_limit)
-        for statement in (_refresh_metrics_sql(), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS,
+        for statement in (_refresh_metrics_sql(conn), REFRESH_REGION_METRICS, REFRESH_MISSING_REPORTS,
                           REFRESH_FAILED_CHECKS):
             conn.execute(statement)
         conn.execute("drop table _affected")

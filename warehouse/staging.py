@@ -45,6 +45,14 @@ COPY_THREADS = 1
 #: DuckDB's default of 16 MB (one checkpoint in the middle), 0.60-0.63 at 64 MB. The log's rows wait in
 #: DuckDB's memory, within its memory limit.
 COPY_CHECKPOINT_THRESHOLD = "64MB"
+#: Compression methods DuckDB does not try when it writes the copy's rows (its checkpoints). Choosing a
+#: string column's compression, DuckDB trains an FSST symbol table on each segment even where dictionary
+#: compression wins, as it does for most of nianbao's columns (codes, labels, ids): at 2,000 text reports
+#: without FSST the loads' checkpoint took 0.14-0.15 CPU ms per report instead of 0.19-0.20, `changes`
+#: 0.34 instead of 0.37, closing the copy 0.08 instead of 0.11 (the whole publish 0.88-0.90 instead of
+#: 1.0). The rows are the same; the file is a little larger: 62.7 MB instead of 60.8 for the 10,000 mixed
+#: reports' warehouse, 435 instead of 409 MB for 100,000 text reports (BENCHMARKS.md). "" tries them all.
+COPY_DISABLED_COMPRESSION = "fsst"
 #: The connection of each run's copy open in this process, by the copy's real path.
 _OPEN_COPIES: dict[str, duckdb.DuckDBPyConnection] = {}
 _OPEN_COPIES_LOCK = threading.Lock()
@@ -145,7 +153,8 @@ def loading(staging: Staging) -> Iterator[duckdb.DuckDBPyConnection]:
         if conn is None:
             conn = open_database(staging.path)  # a migration of the copy runs here, under the writers' limit
             conn.execute(f"set threads = {COPY_THREADS}; set checkpoint_threshold = '{COPY_CHECKPOINT_THRESHOLD}'; "
-                         f"set memory_limit = '{load_memory_limit()}'")
+                         f"set memory_limit = '{load_memory_limit()}'; "
+                         f"set disabled_compression_methods = '{COPY_DISABLED_COMPRESSION}'")
             _OPEN_COPIES[key] = conn
         cursor = conn.cursor()
     try:
