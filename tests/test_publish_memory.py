@@ -101,9 +101,9 @@ def test_the_wide_rows_are_written_under_their_own_limit_and_the_writers_limit_c
     seen = []
     pivot = warehouse.wide._pivot
 
-    def watched_pivot(table_code, by_row, facts, report_ids):
+    def watched_pivot(*args):
         seen.append(conn.execute("select current_setting('memory_limit')").fetchone()[0])
-        return pivot(table_code, by_row, facts, report_ids)
+        return pivot(*args)
 
     monkeypatch.setattr(warehouse.wide, "_pivot", watched_pivot)
     staging = stage(db, "run-1")
