@@ -28,7 +28,7 @@ from typing import TypeVar
 from extractors.crawl import CrawledDocument, CrawlOutcome, crawl
 from flows.batching import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES, batches
 from flows.pipeline import failed_batch, process_batch, records_batch
-from flows.plan import Plan, PlannedFile, plan_files
+from flows.plan import Plan, PlannedFile, plan_files, taken
 from flows.publish import RunInfo, load_into, publish_run, write_report_page
 from flows.sources import CrawlSource, DirectorySource, load_exclude, load_sources, tag_sources
 from flows.summary import IngestSummary, plural
@@ -216,8 +216,10 @@ def _ingest_locked(paths: list[str], db: str, sources: str | Path | None, source
     del crawled
     to_process = tag_sources(planned.to_process, listed, crawled_by)
     summary.count_plan(planned)
-    records = planned.records
-    del planned  # the plan's lists of unchanged and failing files are counted: not kept for the run
+    records = list(planned.records)
+    planned.let_go()  # counted and taken; Prefect would keep them for the whole run
+    del planned
+    total = len(to_process)
     batch_count = sum(1 for _ in batches(to_process, batch_bytes, batch_files))
     logger.info(
         "%s: %d new, %d changed, %d unchanged, %d still failing, %d duplicates, %d ignored; %s to extract on %s",
@@ -225,9 +227,9 @@ def _ingest_locked(paths: list[str], db: str, sources: str | Path | None, source
         summary.files_still_failing, summary.files_duplicate, summary.files_ignored,
         plural(batch_count, "batch", "batches"), steps.where() if batch_count else "this process",
     )
-    with closing(steps.extract(to_process, batches(to_process, batch_bytes, batch_files))) as extracted:
+    with closing(steps.extract(to_process, batches(taken(to_process), batch_bytes, batch_files))) as extracted:
         loads = chain([records_batch(records)] if records else [],
-                      _progress(extracted, len(to_process), summary, logger))
+                      _progress(extracted, total, summary, logger))
         return load_and_publish(db, loads, run=run, summary=summary, started_at=started_at, fetches=fetches,
                                 steps=steps)
 

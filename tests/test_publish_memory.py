@@ -112,13 +112,13 @@ def test_the_wide_rows_are_written_under_their_own_limit_and_the_writers_limit_c
         rebuild_wide_tables(conn)
         after = conn.execute("select current_setting('memory_limit')").fetchone()[0]
     publish(staging)
-    assert WIDE_ROWS_MEMORY_LIMIT == "128MB"
-    assert set(seen) == {"122.0 MiB"} and len(seen) == 6  # one slice, six cells tables
+    assert WIDE_ROWS_MEMORY_LIMIT == "96MB"
+    assert set(seen) == {"91.5 MiB"} and len(seen) == 6  # one slice, six cells tables
     assert (writers, after) == ("244.1 MiB", "244.1 MiB")
 
 
 def test_the_wide_rows_limit_never_raises_a_lower_writers_limit(tmp_path, monkeypatch):
-    monkeypatch.setenv("NIANBAO_DUCKDB_MEMORY_LIMIT", "96MB")
+    monkeypatch.setenv("NIANBAO_DUCKDB_MEMORY_LIMIT", "64MB")
     db = tmp_path / "w.duckdb"
     ingest([str(SAMPLES)], db)
     seen = []
@@ -129,4 +129,4 @@ def test_the_wide_rows_limit_never_raises_a_lower_writers_limit(tmp_path, monkey
     with publishing(staging) as conn:
         rebuild_wide_tables(conn)
     publish(staging)
-    assert set(seen) == {"91.5 MiB"}
+    assert set(seen) == {"61.0 MiB"}

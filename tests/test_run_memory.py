@@ -22,6 +22,7 @@ from flows.cluster import LOCAL_BATCHES_IN_FLIGHT, LOCAL_EXTRACTION_THREADS
 from flows.ingest import ingest_flow
 from flows.pipeline import process_batch
 from flows.plan import PlannedFile
+from tests.conftest import SAMPLES
 from tests.test_pipeline_api import many_small_batches
 from warehouse.staging import loading, publishing
 from warehouse.store import DEFAULT_LOAD_MEMORY_LIMIT, DEFAULT_MEMORY_LIMIT
@@ -127,3 +128,19 @@ def test_a_planned_file_has_no_dict_and_still_goes_to_a_worker_and_back():
                           source="site", region="110000")
     assert not hasattr(planned, "__dict__")
     assert pickle.loads(pickle.dumps(planned)) == planned
+
+
+def test_a_run_lets_go_of_each_planned_file_once_its_batch_is_taken(tmp_path, monkeypatch):
+    """The plan's list of files to extract is not held to the end of the run (nor by the plan that Prefect keeps):
+    at the last batch's load, only that batch's file is left."""
+    alive: list[int] = []
+    load = flows.api.load_into
+
+    def watched_load(staging, batch, run_id):
+        alive.append(sum(isinstance(o, PlannedFile) for o in gc.get_objects()))
+        return load(staging, batch, run_id)
+
+    monkeypatch.setattr(flows.api, "load_into", watched_load)
+    summary = flows.api.ingest([str(SAMPLES)], tmp_path / "w.duckdb", batch_files=1)
+    assert summary.files_loaded == 5
+    assert alive == [5, 4, 3, 2, 1]

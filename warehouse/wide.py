@@ -229,10 +229,11 @@ def rebuild_wide_tables(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 #: DuckDB's memory while the wide rows are written (never more than the connection's own limit). What fills it is
-#: blocks of facts read and of the rows written: at the first publish of 100,000 reports the process went 271 ->
-#: 606 MB under the writers' 256 MB, 271 -> 480 under 128 MB, for 7% more CPU (38 against 35 s). With DuckDB's
-#: 256 KiB blocks their checkpoint needed 183 MiB; warehouse files have 64 KiB blocks (warehouse/store.py).
-WIDE_ROWS_MEMORY_LIMIT = "128MB"
+#: blocks of facts read and of the rows written: a full publish of 100,000 reports replayed in a new process
+#: went 274 -> 438 MB under 128 MB, 266 -> 407 under 96 MB for the same CPU (32 s), 233 -> 366 under 64 MB
+#: for 14% more; under the writers' 256 MB it had reached 606. With DuckDB's 256 KiB blocks their checkpoint
+#: needed 183 MiB; warehouse files have 64 KiB blocks (warehouse/store.py).
+WIDE_ROWS_MEMORY_LIMIT = "96MB"
 
 
 @contextmanager
