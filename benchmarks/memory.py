@@ -2,7 +2,7 @@
 
 Runs the ingest flow as the nightly deployment does (`write_report_page=True`) on a corpus, in a child
 process that starts as every `nianbao` command does (flows/cli.py's settings), against a Prefect server of
-its own (benchmarks/ingest.py's), samples the child's resident memory (VmRSS) and threads every second, and
+its own (benchmarks/ingest.py's), samples the child's resident memory (VmRSS), its high-water mark (VmHWM) and threads four times a second, and
 splits the run into its phases by the flow's log: start-up, plan, extract and load, publish (the analyst
 tables' refresh, the wide rows, the rename), the report page. Prints each phase's peak and median, the medians of the extract-and-load phase's four quarters (memory that grows
 across batches shows there), the wall time, the CPU seconds of the ingest and of the server, and the load
@@ -42,8 +42,9 @@ PHASE_ENDS = (
 _LOG_TIME = re.compile(r"^(\d\d:\d\d:\d\d\.\d+) \| ")
 
 
-def sample(pid: int, samples: list[tuple[float, int, int]], every: float = 1.0) -> None:
-    """(time, VmRSS in MB, threads) of `pid` every `every` seconds until it ends."""
+def sample(pid: int, samples: list[tuple[float, int, int, int]], every: float = 0.25) -> None:
+    """(time, VmRSS in MB, threads, VmHWM in MB) of `pid` every `every` seconds until it ends. VmHWM is the
+    kernel's high-water mark of VmRSS, so it catches a peak between two samples."""
     while True:
         try:
             status = Path(f"/proc/{pid}/status").read_text()
@@ -52,7 +53,8 @@ def sample(pid: int, samples: list[tuple[float, int, int]], every: float = 1.0) 
         fields = dict(line.split(":", 1) for line in status.splitlines())
         if "VmRSS" not in fields:  # a zombie: the process has ended
             return
-        samples.append((time.time(), int(fields["VmRSS"].split()[0]) // 1024, int(fields["Threads"])))
+        samples.append((time.time(), int(fields["VmRSS"].split()[0]) // 1024, int(fields["Threads"]),
+                        int(fields["VmHWM"].split()[0]) // 1024))
         time.sleep(every)
 
 
@@ -70,14 +72,17 @@ def phase_ends(log: Path, day: str) -> list[tuple[str, float]]:
     return [(name, ends[name]) for name, _ in PHASE_ENDS if name in ends]
 
 
-def report(samples: list[tuple[float, int, int]], ends: list[tuple[str, float]]) -> None:
+def report(samples: list[tuple[float, int, int, int]], ends: list[tuple[str, float]]) -> None:
+    """Each phase's peak: the highest high-water mark seen by its end (a peak between two samples counts)."""
     print("| phase | seconds | peak RSS (MB) | median RSS (MB) | threads (most) |\n|---|---:|---:|---:|---:|")
     start = samples[0][0]
     for name, end in ends + [("end of the process", samples[-1][0] + 1)]:
-        rss = [r for t, r, _ in samples if start <= t < end]
-        threads = [n for t, _, n in samples if start <= t < end]
+        rss = [r for t, r, _, _ in samples if start <= t < end]
+        threads = [n for t, _, n, _ in samples if start <= t < end]
+        marks = [hwm for t, _, _, hwm in samples if start <= t < end]
         if rss:
-            print(f"| {name} | {end - start:.0f} | {max(rss)} | {statistics.median(rss):.0f} | {max(threads)} |")
+            risen = max(marks) if max(marks) > min(marks) else max(rss)  # the mark rose in this phase: its peak
+            print(f"| {name} | {end - start:.0f} | {risen} | {statistics.median(rss):.0f} | {max(threads)} |")
         if name == "extract and load" and len(rss) >= 8:
             quarter = len(rss) // 4
             medians = [statistics.median(rss[i * quarter:(i + 1) * quarter]) for i in range(4)]
@@ -110,7 +115,7 @@ def main() -> None:
         started = time.time()
         child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
                                  env=server.env | {"PYTHONUNBUFFERED": "1"} | dict(pair.split("=", 1) for pair in args.env))
-        samples: list[tuple[float, int, int]] = []
+        samples: list[tuple[float, int, int, int]] = []
         sampler = threading.Thread(target=sample, args=(child.pid, samples), daemon=True)
         sampler.start()
         loads = []

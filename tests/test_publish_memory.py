@@ -130,3 +130,23 @@ def test_the_wide_rows_limit_never_raises_a_lower_writers_limit(tmp_path, monkey
         rebuild_wide_tables(conn)
     publish(staging)
     assert set(seen) == {"61.0 MiB"}
+
+
+def test_the_report_pages_queries_run_under_their_own_limit(tmp_path, monkeypatch):
+    """The nightly run writes the page after the publish, in the same process: DuckDB's default (80% of RAM)
+    took it 231 MB up at 100,000 reports."""
+    import warehouse.html_report.page as page
+
+    db = tmp_path / "w.duckdb"
+    ingest([str(SAMPLES)], db)
+    seen = []
+    read = page.read_report_data
+
+    def watched_read(conn, *args):
+        seen.append(conn.execute("select current_setting('memory_limit')").fetchone()[0])
+        return read(conn, *args)
+
+    monkeypatch.setattr(page, "read_report_data", watched_read)
+    info = page.write_report(db, tmp_path / "w.report.html")
+    assert page.REPORT_MEMORY_LIMIT == "64MB"
+    assert seen == ["61.0 MiB"] and info.reports == 5

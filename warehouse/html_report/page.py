@@ -131,6 +131,11 @@ def render_page(data: ReportData, charts: list[Chart], db_name: str, generated_a
     )
 
 
+#: DuckDB's memory for the page's queries. At 100,000 reports they took the nightly run's process 231 MB up
+#: under DuckDB's default (80% of RAM), 108 MB under 64 MB, in the same 2 CPU s.
+REPORT_MEMORY_LIMIT = "64MB"
+
+
 def write_report(db: str | Path, out: str | Path, year: int | None = None, region: str | None = None) -> ReportInfo:
     """Write the warehouse's charts to `out` as one offline HTML file; the nightly flow can call this after publishing.
 
@@ -143,6 +148,7 @@ def write_report(db: str | Path, out: str | Path, year: int | None = None, regio
         raise ReportError("no_output_directory",
                           f"{out}: the directory {out.parent} does not exist; create it or give another --out")
     with connect(db, read_only=True) as conn:
+        conn.execute(f"set memory_limit = '{REPORT_MEMORY_LIMIT}'")
         data = read_report_data(conn, Selection(year=year, region=region), db.name)
     charts = build_charts(data)
     page = render_page(data, charts, db.name, datetime.now())
