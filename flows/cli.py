@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flows.settings import apply_prefect_defaults
+from flows.settings import apply_defaults
 
-apply_prefect_defaults()
+apply_defaults()
 
 import gc  # noqa: E402
 from pathlib import Path  # noqa: E402

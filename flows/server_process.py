@@ -31,7 +31,7 @@ from collections.abc import Callable, Coroutine
 from pathlib import Path
 
 from flows.prefect_schema import SCHEMA_FILE, create_from_schema, sqlite_file
-from flows.settings import apply_prefect_defaults
+from flows.settings import apply_defaults
 
 CHECK_EVERY_SECONDS = 1.0
 BLOCKS_REGISTERED = "blocks-registered"  # the key of the last block registration
@@ -274,7 +274,7 @@ def main() -> None:
     parser.add_argument("--idle-seconds", type=float, required=True)
     args = parser.parse_args()
     started = time.monotonic()
-    apply_prefect_defaults()
+    apply_defaults()
     sock = socket.socket(fileno=args.fd)
     os.environ["PREFECT_UI_API_URL"] = f"http://127.0.0.1:{sock.getsockname()[1]}/api"
     try:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from flows.settings import apply_prefect_defaults
+from flows.settings import apply_defaults
 
 # Typer's usage and error panels as wide as a wide terminal: at its default 80 columns, a path under an xdist
 # worker's longer tmp_path (.../popen-gw1/...) is wrapped in the middle of its name.
@@ -26,7 +26,7 @@ os.environ.setdefault("TERMINAL_WIDTH", "200")
 _PREFECT_HOME = tempfile.mkdtemp(prefix="nianbao-tests-prefect-")
 atexit.register(shutil.rmtree, _PREFECT_HOME, ignore_errors=True)
 os.environ["PREFECT_HOME"] = _PREFECT_HOME
-apply_prefect_defaults()
+apply_defaults()
 
 from tests.processes import PrefectServer  # noqa: E402  (after PREFECT_HOME is set)
 

@@ -5,7 +5,9 @@ limit and publishes under the writers'."""
 from __future__ import annotations
 
 import gc
+import os
 import pickle
+import subprocess
 import sys
 import threading
 import tracemalloc
@@ -144,3 +146,13 @@ def test_a_run_lets_go_of_each_planned_file_once_its_batch_is_taken(tmp_path, mo
     summary = flows.api.ingest([str(SAMPLES)], tmp_path / "w.duckdb", batch_files=1)
     assert summary.files_loaded == 5
     assert alive == [5, 4, 3, 2, 1]
+
+
+@pytest.mark.parametrize(("set_by_user", "threads"), [(None, 1), ("2", 2)])
+def test_every_nianbao_process_runs_polars_on_one_thread_unless_told_otherwise(set_by_user, threads):
+    env = {k: v for k, v in os.environ.items() if k != "POLARS_MAX_THREADS"}
+    if set_by_user:
+        env["POLARS_MAX_THREADS"] = set_by_user
+    shown = subprocess.run([sys.executable, "-c", "import flows.cli, polars; print(polars.thread_pool_size())"],
+                           env=env, capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == str(threads)
