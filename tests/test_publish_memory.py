@@ -16,7 +16,7 @@ from flows.api import ingest
 from tests.conftest import SAMPLES
 from tests.expected import warehouse_state
 from warehouse.staging import publish, publishing, stage
-from warehouse.store import BLOCK_SIZE, connect
+from warehouse.store import BLOCK_SIZE, CONVERSION_MEMORY_LIMIT, connect, copy_with_block_size
 from warehouse.wide import WIDE_ROWS_MEMORY_LIMIT, rebuild_wide_tables
 
 DUCKDB_DEFAULT_BLOCK_SIZE = 262144
@@ -150,3 +150,14 @@ def test_the_report_pages_queries_run_under_their_own_limit(tmp_path, monkeypatc
     info = page.write_report(db, tmp_path / "w.report.html")
     assert page.REPORT_MEMORY_LIMIT == "64MB"
     assert seen == ["61.0 MiB"] and info.reports == 5
+
+
+def test_a_conversion_runs_under_its_own_limit(tmp_path):
+    made_now = tmp_path / "now.duckdb"
+    ingest([str(SAMPLES)], made_now)
+    old = with_default_blocks(made_now, tmp_path / "old.duckdb")
+    with duckdb.connect(str(old), read_only=True) as conn:
+        copy_with_block_size(conn, tmp_path / "converted.duckdb")
+        limit = conn.execute("select current_setting('memory_limit')").fetchone()[0]
+    assert (CONVERSION_MEMORY_LIMIT, limit) == ("128MB", "122.0 MiB")
+    assert file_block_size(tmp_path / "converted.duckdb") == BLOCK_SIZE

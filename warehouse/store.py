@@ -46,6 +46,10 @@ LOAD_MEMORY_LIMIT_VARIABLE = "NIANBAO_DUCKDB_LOAD_MEMORY_LIMIT"
 #: 183 MiB. With 64 KiB blocks: 170 MB above, under 256 or 96 MB alike, for the same CPU, and an 11% smaller
 #: file. 32 and 16 KiB saved no more memory and cost 7-13% more CPU.
 BLOCK_SIZE = 65536
+#: DuckDB's memory while a warehouse is converted to BLOCK_SIZE (once). At 100,000 reports: a new process went
+#: 118 -> 535 MB under the writers' 256 MB, 118 -> 312 under 128 MB (60 CPU s instead of 39); 64 MB ran out.
+#: What it needs follows the tables' widths, not their lengths.
+CONVERSION_MEMORY_LIMIT = "128MB"
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
 #: Warehouse files (path, inode) whose schema and views this process has already made: a writer that opens
 #: the same file again skips re-creating the views, which costs ~0.2 s each time.
@@ -159,7 +163,7 @@ def copy_with_block_size(conn: duckdb.DuckDBPyConnection, target: str | Path) ->
     every table's rows in their order, views, constraints. For warehouses made before nianbao chose its
     block size, once: the run's copy is made this way instead of copied byte for byte."""
     source = scalar(conn, "select current_database()")
-    conn.execute(f"set memory_limit = '{memory_limit()}'; set enable_progress_bar = false")
+    conn.execute(f"set memory_limit = '{CONVERSION_MEMORY_LIMIT}'; set enable_progress_bar = false")
     conn.execute(f"attach {_quoted(target)} as converted_warehouse (block_size {BLOCK_SIZE}, read_only false)")
     try:
         conn.execute(f'copy from database "{source}" to converted_warehouse')
