@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import duckdb
 import polars as pl
 
-from warehouse.sql import memory_limit_bytes, registered, scalar, size_set_to, transaction
+from warehouse.sql import memory_limit_at_most, memory_limit_bytes, registered, scalar, size_set_to, transaction
 from warehouse.wide import sync_wide_rows
 
 
@@ -356,11 +356,8 @@ REFRESH_MEMORY_LIMIT = "96MB"
 def _under_refresh_memory_limit(conn: duckdb.DuckDBPyConnection) -> Iterator[str]:
     """The connection's DuckDB memory limit lowered to REFRESH_MEMORY_LIMIT inside the block (never raised) and
     no automatic checkpoint there, then both restored; yields the limit it had (the writers')."""
-    writers_bytes = memory_limit_bytes(conn)
     with (size_set_to(conn, "checkpoint_threshold", "1TB"),
-          size_set_to(conn, "memory_limit", REFRESH_MEMORY_LIMIT) as writers):
-        if memory_limit_bytes(conn) > writers_bytes:
-            conn.execute(f"set memory_limit = '{writers}'")
+          memory_limit_at_most(conn, REFRESH_MEMORY_LIMIT) as writers):
         yield writers
 
 

@@ -57,6 +57,17 @@ def size_set_to(conn: duckdb.DuckDBPyConnection, name: str, value: str) -> Itera
 
 
 @contextmanager
+def memory_limit_at_most(conn: duckdb.DuckDBPyConnection, limit: str) -> Iterator[str]:
+    """The connection's DuckDB memory limit lowered to `limit` inside the block, never raised (a lower one is
+    kept), then set back; yields the value that sets it back."""
+    before_bytes = memory_limit_bytes(conn)
+    with size_set_to(conn, "memory_limit", limit) as before:
+        if memory_limit_bytes(conn) > before_bytes:
+            conn.execute(f"set memory_limit = '{before}'")
+        yield before
+
+
+@contextmanager
 def transaction(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """Commit what the block wrote, or roll all of it back when the block raises (an interrupt included)."""
     conn.execute("begin transaction")

@@ -10,8 +10,6 @@ template order), which is cheap.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -30,7 +28,7 @@ from template import (
     template_cells,
 )
 from warehouse.cell_codes import cell_ids
-from warehouse.sql import memory_limit_bytes, registered, size_set_to, transaction
+from warehouse.sql import memory_limit_at_most, registered, transaction
 
 #: Table code -> the wide view analysts query (one row per report).
 WIDE_VIEWS = {
@@ -215,7 +213,7 @@ def sync_wide_rows(conn: duckdb.DuckDBPyConnection) -> int:
     missing = [row[0] for row in conn.execute(
         f"select report_id from reports where report_id not in (select report_id from {requests})"
     ).fetchall()]
-    with _under_wide_rows_limit(conn):
+    with memory_limit_at_most(conn, WIDE_ROWS_MEMORY_LIMIT):
         _write_from_facts(conn, missing)
     return len(missing)
 
@@ -224,7 +222,7 @@ def rebuild_wide_tables(conn: duckdb.DuckDBPyConnection) -> None:
     """Write every report's rows of every cells table again from facts."""
     for _, table, _ in _tables():
         conn.execute(f"delete from {table}")
-    with _under_wide_rows_limit(conn):
+    with memory_limit_at_most(conn, WIDE_ROWS_MEMORY_LIMIT):
         _write_from_facts(conn, [row[0] for row in conn.execute("select report_id from reports").fetchall()])
 
 
@@ -234,16 +232,6 @@ def rebuild_wide_tables(conn: duckdb.DuckDBPyConnection) -> None:
 #: for 14% more; under the writers' 256 MB it had reached 606. With DuckDB's 256 KiB blocks their checkpoint
 #: needed 183 MiB; warehouse files have 64 KiB blocks (warehouse/store.py).
 WIDE_ROWS_MEMORY_LIMIT = "96MB"
-
-
-@contextmanager
-def _under_wide_rows_limit(conn: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """The connection's memory limit lowered to WIDE_ROWS_MEMORY_LIMIT inside the block (never raised)."""
-    limit = memory_limit_bytes(conn)
-    with size_set_to(conn, "memory_limit", WIDE_ROWS_MEMORY_LIMIT) as before:
-        if memory_limit_bytes(conn) > limit:
-            conn.execute(f"set memory_limit = '{before}'")
-        yield
 
 
 #: Where each report's facts lie in `facts` (rowids), the reports without facts last: a slice of consecutive
