@@ -17,7 +17,14 @@ from functools import cache, lru_cache
 import opencc
 import polars as pl
 
-from transforms.regions import Placement, ancestors, place_by_name, region_names_in, settle_from_text
+from transforms.regions import (
+    PLACED_NAMES,
+    Placement,
+    ancestors,
+    place_by_name,
+    region_names_in,
+    settle_from_text,
+)
 
 #: Columns the placement adds to the reports frame.
 PLACE_SCHEMA = {
@@ -64,11 +71,6 @@ def agency_kind(rest: str) -> str:
         if pattern.search(rest):
             return kind
     return "其他"
-
-
-#: Agency names this process keeps placed. A collection's agencies grow with it (8,955 names at 100,000
-#: synthetic reports, 6.8 MB placed; a miss costs 0.11 ms), so the cache is bounded, here near 25 MB.
-PLACED_NAMES = 32768
 
 
 @lru_cache(maxsize=PLACED_NAMES)

@@ -161,7 +161,13 @@ def declared_region(declared: str) -> Region:
     return fitting[0]
 
 
-@lru_cache(maxsize=32768)  # one entry per agency name: bounded, as transforms/agencies.py's _place
+#: Agency names this process keeps placed (here and in transforms/agencies.py). A collection's agencies grow
+#: with it (8,955 names at 100,000 synthetic reports, 6.8 MB placed; a miss costs 0.11 ms), so the caches
+#: are bounded, each near 25 MB.
+PLACED_NAMES = 32768
+
+
+@lru_cache(maxsize=PLACED_NAMES)
 def place_by_name(name: str, declared: str | None) -> Placement:
     """The region a (normalised) agency name names, narrowed by the source's declared region when ambiguous."""
     names = region_names_in(name)
