@@ -1,4 +1,5 @@
-"""Other processes a test needs: a writer holding the warehouse's lock, a reader in a loop, a Prefect server."""
+"""Other processes a test needs: a writer holding the warehouse's lock, a writer killed before its checkpoint, a
+reader in a loop, a Prefect server."""
 
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ _HOLDER = textwrap.dedent("""
     sys.stdin.readline()                      # "release", or the test going away
     conn.close()
     print("released", flush=True)
+""")
+
+_KILLED_WRITER = textwrap.dedent("""
+    import os, sys, duckdb
+    conn = duckdb.connect(sys.argv[1])
+    conn.execute("set checkpoint_threshold = '1GB'")
+    conn.execute("insert into runs (run_id, started_at, status) values (?, now(), 'completed')", [sys.argv[2]])
+    os._exit(0)  # killed: the insert lives only in the log
 """)
 
 _READER = textwrap.dedent("""
@@ -73,6 +82,12 @@ class WriteLockHolder:
     def kill(self) -> None:
         self.process.kill()
         self.process.wait()
+
+
+def killed_writer_recorded_run(db: Path, run_id: str) -> None:
+    """A writer that recorded the run `run_id` in `db` and was killed before any checkpoint: the row is only
+    in the file's log (.wal)."""
+    subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(db), run_id], check=True)
 
 
 class ReaderLoop:

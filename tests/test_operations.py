@@ -13,7 +13,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from typer.testing import CliRunner
 from flows.cli import app
 from flows.ingest import ingest_flow
 from tests.conftest import BAD_FIXTURES, ROOT, SAMPLES, copy_samples_as
-from tests.processes import ReaderLoop, wait_for
+from tests.processes import ReaderLoop, killed_writer_recorded_run, wait_for
 from warehouse.run_lock import run_lock
 
 runner = CliRunner()
@@ -204,14 +203,7 @@ class TestTheWarehouseFile:
     def test_readers_get_no_lock_error_when_a_crashed_writer_left_its_log(self, tmp_path, samples_copy):
         db = tmp_path / "w.duckdb"
         assert ingest(str(samples_copy), "--db", str(db)).exit_code == 0
-        crash = textwrap.dedent("""
-            import os, sys, duckdb
-            conn = duckdb.connect(sys.argv[1])
-            conn.execute("set checkpoint_threshold = '1GB'")
-            conn.execute("insert into runs (run_id, started_at, status) values ('by-hand', now(), 'completed')")
-            os._exit(0)  # killed: the insert lives only in the log
-        """)
-        subprocess.run([sys.executable, "-c", crash, str(db)], check=True)
+        killed_writer_recorded_run(db, "by-hand")
         assert Path(f"{db}.wal").exists()
         night = tmp_path / "night"
         for agency in range(40):

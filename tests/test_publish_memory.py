@@ -4,9 +4,6 @@ nothing lost. The wide rows are written under their own, lower DuckDB limit."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import textwrap
 from pathlib import Path
 
 import duckdb
@@ -15,6 +12,7 @@ import warehouse.wide
 from flows.api import ingest
 from tests.conftest import SAMPLES
 from tests.expected import warehouse_state
+from tests.processes import killed_writer_recorded_run
 from warehouse.staging import publish, publishing, stage
 from warehouse.store import BLOCK_SIZE, CONVERSION_MEMORY_LIMIT, connect, copy_with_block_size
 from warehouse.wide import WIDE_ROWS_MEMORY_LIMIT, rebuild_wide_tables
@@ -63,15 +61,7 @@ def test_a_converted_copy_keeps_what_a_crashed_writer_left_in_the_log(tmp_path):
     made_now = tmp_path / "now.duckdb"
     ingest([str(SAMPLES)], made_now)
     old = with_default_blocks(made_now, tmp_path / "old.duckdb")
-    subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import duckdb, os
-            conn = duckdb.connect({str(old)!r})
-            conn.execute("insert into runs (run_id, started_at, status) values ('crashed', now(), 'completed')")
-            os._exit(0)
-        """)],
-        check=True,
-    )
+    killed_writer_recorded_run(old, "crashed")
     assert old.with_name("old.duckdb.wal").exists()
 
     publish(stage(old, "run-1"))

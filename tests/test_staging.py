@@ -18,7 +18,7 @@ from flows.pipeline import process_batch
 from flows.publish import RunInfo, load_into
 from tests.conftest import ROOT, SAMPLES, copy_samples_as
 from tests.expected import warehouse_state
-from tests.processes import ReaderLoop, WriteLockHolder, wait_for
+from tests.processes import ReaderLoop, WriteLockHolder, killed_writer_recorded_run, wait_for
 from warehouse import staging
 from warehouse.staging import WarehouseChanged, publish, publishing, stage, staging_path
 from warehouse.store import WarehouseLocked, connect, load_batch
@@ -82,15 +82,7 @@ def test_a_crashed_writers_log_is_folded_in_before_the_copy(tmp_path):
     db = tmp_path / "w.duckdb"
     with connect(db):
         pass
-    subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import duckdb, os
-            conn = duckdb.connect({str(db)!r})
-            conn.execute("insert into runs (run_id, started_at, status) values ('crashed', now(), 'completed')")
-            os._exit(0)
-        """)],
-        check=True,
-    )
+    killed_writer_recorded_run(db, "crashed")
     assert db.with_name("w.duckdb.wal").exists()
     staging = stage(db, "run-1")
     publish(staging)
