@@ -1,12 +1,13 @@
 """How much memory does a whole run take, and in which phase? Issue 17's memory benchmark.
 
-Runs the ingest flow as the nightly deployment does (`write_report_page=True`) on a corpus, in a child
-process that starts as every `nianbao` command does (flows/cli.py's settings), against a Prefect server of
-its own (benchmarks/ingest.py's), samples the child's resident memory (VmRSS), its high-water mark (VmHWM) and threads four times a second, and
-splits the run into its phases by the flow's log: start-up, plan, extract and load, publish (the analyst
-tables' refresh, the wide rows, the rename), the report page. Prints each phase's peak and median, the medians of the extract-and-load phase's four quarters (memory that grows
-across batches shows there), the wall time, the CPU seconds of the ingest and of the server, and the load
-average, since the machine may be shared.
+Runs the ingest flow as the nightly deployment does (`write_report_page=True`) on a corpus, in a child process
+that starts as every `nianbao` command does (flows/cli.py's settings), against a Prefect server of its own
+(benchmarks/ingest.py's), samples the child's resident memory (VmRSS), its high-water mark (VmHWM) and threads
+four times a second, and splits the run into its phases by the flow's log: start-up, plan, extract and load,
+publish (the analyst tables' refresh, the wide rows, the rename), the report page. Prints each phase's peak
+and median, the medians of the extract-and-load phase's four quarters (memory that grows across batches shows
+there), the wall time, the CPU seconds of the ingest and of the server, and the load average, since the
+machine may be shared.
 
 Run from the project root, after `nianbao synth --out /tmp/c100k --count 100000 --format text`:
     nice .venv/bin/python benchmarks/memory.py /tmp/c100k --db /tmp/m100k/nianbao.duckdb

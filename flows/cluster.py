@@ -46,7 +46,8 @@ API_CHECK_SECONDS = 10
 #: Threads that extract batches in the flow's process (unless PREFECT_TASKS_RUNNER_THREAD_POOL_MAX_WORKERS says).
 #: Extraction is mostly Python, under the GIL, and the load takes the flow's thread meanwhile, so a second
 #: thread gained little wall time and held a second batch's frames: at 20,000 text reports the phase peaked
-#: at 584 MB with two threads (median 543), 532 with one (median 466), for the same CPU. Scale out on Dask. (Prefect's own pool has no bound: one thread per batch in flight.)
+#: at 584 MB with two threads (median 543), 532 with one (median 466), for the same CPU. Scale out on Dask.
+#: (Prefect's own pool has no bound: one thread per batch in flight.)
 LOCAL_EXTRACTION_THREADS = 1
 #: Batches extracted ahead of the load: one per extraction thread and one done, waiting for the load (on Dask, at least this).
 LOCAL_BATCHES_IN_FLIGHT = LOCAL_EXTRACTION_THREADS + 1
