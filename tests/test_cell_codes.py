@@ -55,12 +55,10 @@ def test_facts_labelled_gives_the_rows_and_columns_of_the_schema_6_view(tmp_path
         rows, old_rows, only_new, only_old = _differences(conn)
         columns = conn.execute("describe facts_labelled").fetchall()
         old_columns = conn.execute("describe schema_6_labelled").fetchall()
-        denied = conn.execute(
-            "select year, row_code, sum(value), count(*) from facts_labelled where table_code = 'requests' "
+        denied, denied_old = (conn.execute(
+            f"select year, row_code, sum(value), count(*) from {view} where table_code = 'requests' "
             "and row_code like 'denied.%' and col_code = 'total' group by all order by all").fetchall()
-        denied_old = conn.execute(
-            "select year, row_code, sum(value), count(*) from schema_6_labelled where table_code = 'requests' "
-            "and row_code like 'denied.%' and col_code = 'total' group by all order by all").fetchall()
+            for view in ("facts_labelled", "schema_6_labelled"))
     assert facts > 40 * 150
     assert (rows, only_new, only_old) == (old_rows, 0, 0) == (facts, 0, 0)
     assert columns == old_columns
