@@ -127,9 +127,12 @@ def test_retry_from_the_ui_reuses_completed_batches_and_ends_like_a_clean_run(pr
         )
 
     def extract_batch_states(client, flow_run_id: str) -> Counter:
-        """Task runs whose state has not reached the API yet (it arrives as an event) are not counted."""
+        """Final states only: a task run's states reach the API as events, so one may still read Running
+        (or have no state) for a moment after it has ended as Cached or Completed."""
         task_runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id])))
-        return Counter(t.state.name for t in task_runs if t.name.startswith("extract-batch") and t.state)
+        return Counter(
+            t.state.name for t in task_runs if t.name.startswith("extract-batch") and t.state and t.state.is_final()
+        )
 
     holder = WriteLockHolder(db)
     try:
