@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 from prefect import get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 from prefect.futures import PrefectFuture
+from prefect.utilities.annotations import quote
 
 from extractors.crawl import CrawledDocument, CrawlOutcome, crawl
 from extractors.report import PARSER_VERSION
@@ -152,7 +153,8 @@ class TaskSteps(Steps):
         with extraction_runner(self.dask if files else None, [f.path for f in files]) as extraction:
             pending: deque[tuple[PrefectFuture, list[PlannedFile]]] = deque()
             for batch in cut:
-                pending.append((extraction.runner.submit(extract_batch, {"files": batch}), batch))
+                files_parameter = quote(batch) if extraction.quote_files else batch
+                pending.append((extraction.runner.submit(extract_batch, {"files": files_parameter}), batch))
                 if len(pending) >= extraction.in_flight:
                     yield from _freed_once_loaded(extracted_or_failed(*pending.popleft()))
             while pending:
