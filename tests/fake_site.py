@@ -72,7 +72,7 @@ class FakeGovSite:
                 filled_template(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
             ),
         }
-        #: /ndbg/slow.html answers after this many seconds: four times the tests' read timeout, never read in time.
+        #: /ndbg/slow.html answers after this many seconds: four times write_sources' read timeout, never read in time.
         self.slow_seconds = 2.0
         self.flaky_failures_left = 2
         #: robots.txt's answer: 200 serves it, a 3xx redirects to /robots-moved.txt (the same rules), else an error.
