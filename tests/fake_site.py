@@ -55,7 +55,7 @@ class FakeGovSite:
     The attachment page links the filled official template as a .docx (tests/office.py).
     """
 
-    def __init__(self, slow_seconds: float = 2.0) -> None:
+    def __init__(self) -> None:
         read = lambda name: (HTML_FIXTURES / name).read_bytes()  # noqa: E731
         self.pages: dict[str, Page] = {
             "/robots.txt": Page(b"User-agent: *\nDisallow: /private/\n", "text/plain"),
@@ -72,7 +72,8 @@ class FakeGovSite:
                 filled_template(), "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
             ),
         }
-        self.slow_seconds = slow_seconds
+        #: /ndbg/slow.html answers after this many seconds: four times write_sources' read timeout, never read in time.
+        self.slow_seconds = 2.0
         self.flaky_failures_left = 2
         #: robots.txt's answer: 200 serves it, a 3xx redirects to /robots-moved.txt (the same rules), else an error.
         self.robots_status = 200

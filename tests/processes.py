@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import selectors
 import socket
 import subprocess
 import sys
@@ -74,10 +75,18 @@ class WriteLockHolder:
         self._say("release", expect="released")
         self.process.wait(timeout=10)
 
-    def _say(self, command: str, expect: str) -> None:
+    def _say(self, command: str, expect: str, timeout: float = 120) -> None:
+        """Tell the holder `command` and read its one-line answer, which must be `expect`, within `timeout`."""
         self.process.stdin.write(command + "\n")
         self.process.stdin.flush()
-        assert self.process.stdout.readline().strip() == expect
+        with selectors.DefaultSelector() as selector:  # the holder answers each command with one whole line
+            selector.register(self.process.stdout, selectors.EVENT_READ)
+            if not selector.select(timeout):
+                raise AssertionError(f"the write-lock holder (process {self.pid}) did not answer {command!r} "
+                                     f"within {timeout} s")
+        answer = self.process.stdout.readline().strip()
+        assert answer == expect, (f"the write-lock holder (process {self.pid}) answered {command!r} with {answer!r}"
+                                  f" (exit status {self.process.poll()})")
 
     def kill(self) -> None:
         self.process.kill()
@@ -96,6 +105,15 @@ class ReaderLoop:
     def __init__(self, db: Path, log: Path) -> None:
         self.log = log
         self.process = subprocess.Popen([sys.executable, "-c", _READER, str(db), str(log)])
+
+    def wait_for_records(self, count: int, timeout: float = 60) -> list[dict]:
+        """Its records once there are `count` of them; fails at once if the reader died."""
+        def enough() -> list[dict]:
+            assert self.process.poll() is None, f"the reader loop exited with status {self.process.returncode}"
+            records = self.records()
+            return records if len(records) >= count else []
+
+        return wait_for(enough, timeout, f"{count} answers of the reader loop", self.log)
 
     def records(self) -> list[dict]:
         if not self.log.exists():

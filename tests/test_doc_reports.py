@@ -4,6 +4,7 @@ LibreOffice in the test), and what happens without LibreOffice or when it hangs.
 from __future__ import annotations
 
 import os
+import signal
 import stat
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ from flows.pipeline import process_batch
 from tests.conftest import HTML_FIXTURES
 from tests.expected import fact_differences
 from tests.office import AGENCY, SIGNATURE_DATE, YEAR, convert, expected_facts_csv, filled_template
+from tests.processes import wait_for
 
 
 @pytest.fixture(scope="module")
@@ -50,20 +52,33 @@ def test_without_libreoffice_a_doc_fails_saying_to_install_it(doc_file, monkeypa
     assert "apt-get install libreoffice-writer-nogui" in failed["error"]
 
 
+def gone_or_zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "ZX"
+    except (FileNotFoundError, ProcessLookupError):
+        return True
+
+
 def test_a_hanging_conversion_is_killed_and_reported(doc_file, monkeypatch, tmp_path):
+    """The converter's child, which would outlive it by minutes, is killed with it: the whole process group."""
     fake = tmp_path / "soffice"
-    marker = tmp_path / "child-still-running"
-    fake.write_text(f"#!/bin/sh\n(sleep 2; touch {marker}) &\nsleep 30\n")
+    child_pid = tmp_path / "child.pid"
+    fake.write_text(f"#!/bin/sh\nsh -c 'echo $$ > {child_pid}; exec sleep 300' &\nsleep 300\n")
     fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}/usr/bin{os.pathsep}/bin")
-    monkeypatch.setattr(legacy_doc, "CONVERT_TIMEOUT_SECONDS", 1)
+    # 3 s, not 1: time for the fake to start its child and write its PID even on a loaded machine.
+    monkeypatch.setattr(legacy_doc, "CONVERT_TIMEOUT_SECONDS", 3)
     started = time.monotonic()
     failed = process_batch([str(doc_file)]).files.row(0, named=True)
-    assert time.monotonic() - started < 10
+    assert time.monotonic() - started < 15  # at its timeout, not when the fake would have ended
     assert failed["reason"] == "conversion_failed"
-    assert "LibreOffice did not convert the .doc file within 1 s" in failed["error"]
-    time.sleep(2.5)
-    assert not marker.exists()  # the converter's whole process group was killed
+    assert "LibreOffice did not convert the .doc file within 3 s" in failed["error"]
+    pid = int(child_pid.read_text())
+    try:
+        wait_for(lambda: gone_or_zombie(pid), 30, f"the converter's child (process {pid}) to be killed with it")
+    finally:
+        if not gone_or_zombie(pid):  # the test failed: nothing of the fake is left running
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
 
 
 def test_a_web_page_saved_by_word_as_doc_is_read_as_html(tmp_path):

@@ -202,8 +202,10 @@ class TestTheReusedServer:
         home, state = running
         directory = home.resolve() / "nianbao-server"
         log = directory / LOG_FILE
-        wait_for(lambda: (directory / BLOCKS_REGISTERED).exists(), 180, "the block types to be registered")
-        text = log.read_text()
+        # The server writes BLOCKS_REGISTERED, then says so in its log: the line is what is waited for.
+        text = wait_for(lambda: "registered Prefect's block types (" in (logged := log.read_text()) and logged, 180,
+                        "the block types to be registered", log)
+        assert (directory / BLOCKS_REGISTERED).exists()
         assert "created Prefect's database from prefect_sqlite_schema.sql (Prefect " in text
         assert f"serving on 127.0.0.1:{state.port}, started in" in text
         assert text.count("registered Prefect's block types (") == 1

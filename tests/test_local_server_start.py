@@ -24,6 +24,7 @@ from flows.local_server import LEASES, LOG_FILE, LocalServer, ServerState, read_
 from flows.prefect_schema import SCHEMA_FILE, VERSION_LINE, migrate_with_prefect, schema_version
 from flows.server_process import AfterStartup, settings_for_the_start_up
 from tests.conftest import ROOT, SAMPLES
+from tests.processes import wait_for
 from tests.test_local_server import STARTING, api_post, nianbao
 from tests.test_prefect_schema import portrait
 
@@ -173,6 +174,9 @@ def _get(port: int, path: str) -> tuple[int, str, bytes]:
 
 @pytest.mark.slow
 def test_the_first_start_on_a_new_prefect_home_makes_the_database_from_the_file_and_serves_runs_and_the_ui(tmp_path):
+    from prefect.client.schemas.objects import TERMINAL_STATES
+
+    final = {state_type.value for state_type in TERMINAL_STATES}
     home = tmp_path / "prefect"
     run = nianbao(home, "ingest", str(SAMPLES), "--db", str(tmp_path / "w.duckdb"))
     try:
@@ -184,8 +188,11 @@ def test_the_first_start_on_a_new_prefect_home_makes_the_database_from_the_file_
         assert f"{CREATED}{SCHEMA_FILE.name} (Prefect " in log and FORKED not in log
         runs = api_post(state, "/flow_runs/filter", {})
         assert [(flow_run["state_type"], flow_run["state_name"]) for flow_run in runs] == [("COMPLETED", "Completed")]
-        tasks = api_post(state, "/task_runs/filter", {})
-        assert tasks and {task["state_type"] for task in tasks} == {"COMPLETED"}
+        # A task run's states reach the API as events, a moment after the command exits: wait until each is final.
+        tasks = wait_for(lambda: (found := api_post(state, "/task_runs/filter", {}))
+                         and all(task["state_type"] in final for task in found) and found,
+                         60, "the task runs' final states")
+        assert {task["state_type"] for task in tasks} == {"COMPLETED"}
         status, content_type, body = _get(state.port, "/")  # the UI
         assert status == 200 and content_type.startswith("text/html") and b"<html" in body.lower()
         status, _, body = _get(state.port, "/api/admin/version")

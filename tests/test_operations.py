@@ -248,7 +248,7 @@ class TestOneRunAtATime:
 
         holder = threading.Thread(target=other_run)
         holder.start()
-        held.wait(10)
+        assert held.wait(60)
         threading.Timer(2.0, release.set).start()
         started = time.monotonic()
         state = ingest_flow(paths=[str(samples_copy)], db=str(db), return_state=True)
@@ -266,25 +266,31 @@ def test_a_killed_ingest_leaves_the_shared_local_server_running_and_its_lease_is
     env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
     env |= {"PREFECT_HOME": str(home), "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
     directory = home / "nianbao-server"
-    ingest_process = subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", "ingest", str(SAMPLES), "--db", str(tmp_path / "w.duckdb")],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    lease = directory / local_server.LEASES / str(ingest_process.pid)
-    try:
-        state = wait_for(lambda: local_server.read_state(directory) if directory.exists() else None, 60,
-                         "the local server's state file")
-        wait_for(lambda: local_server.answers(state.port), 300, "the local server to answer")
-        assert ingest_process.poll() is None and lease.exists()
-        ingest_process.send_signal(signal.SIGKILL)
-        ingest_process.wait()
-        wait_for(lambda: not lease.exists(), 30, "the server to drop the killed ingest's lease")
-        assert local_server.is_running(state.pid) and local_server.answers(state.port)
-    finally:
-        ingest_process.kill()
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("PREFECT_HOME", str(home))
-            local_server.stop()
+    db = tmp_path / "w.duckdb"
+    # Another run holds the warehouse throughout: the ingest waits for it inside its flow, holding its lease,
+    # however soon its server answers, until it is killed.
+    with run_lock(db, "the-other-run", "midnight-ingest"):
+        ingest_process = subprocess.Popen(
+            [sys.executable, "-m", "flows.cli", "ingest", str(SAMPLES), "--db", str(db)],
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        lease = directory / local_server.LEASES / str(ingest_process.pid)
+        try:
+            state = wait_for(lambda: local_server.read_state(directory) if directory.exists() else None, 60,
+                             "the local server's state file")
+            wait_for(lambda: local_server.answers(state.port), 300, "the local server to answer")
+            assert ingest_process.poll() is None and lease.exists()
+            ingest_process.send_signal(signal.SIGKILL)
+            ingest_process.wait()
+            wait_for(lambda: not lease.exists(), 30, "the server to drop the killed ingest's lease")
+            assert local_server.is_running(state.pid)
+            # Without a lease it may be registering Prefect's block types just then, and slow to answer.
+            wait_for(lambda: local_server.answers(state.port, timeout=10), 60, "the local server to answer again")
+        finally:
+            ingest_process.kill()
+            with pytest.MonkeyPatch.context() as patch:
+                patch.setenv("PREFECT_HOME", str(home))
+                local_server.stop()
 
 
 @pytest.mark.usefixtures("prefect_server")

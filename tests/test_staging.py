@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 
 import duckdb
 import pytest
@@ -101,13 +100,10 @@ def test_a_reader_during_a_night_sees_the_state_before_or_after_it_never_between
         copy_samples_as(night / f"agency-{copy:02d}", copy)
     reader = ReaderLoop(db, tmp_path / "reader.jsonl")
     try:
-        while not reader.records():
-            time.sleep(0.05)
+        reader.wait_for_records(1)
         state = ingest_flow(paths=[str(samples_copy), str(night)], db=str(db), batch_files=10, return_state=True)
         assert state.is_completed()
-        settled = len(reader.records())
-        while len(reader.records()) < settled + 5:
-            time.sleep(0.05)
+        reader.wait_for_records(len(reader.records()) + 5)
     finally:
         records = reader.stop()
     errors = [r["error"] for r in records if "error" in r]
